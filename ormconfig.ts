@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { InitialSchema1764090000000 } from './src/database/migrations/1764090000000-initial-schema';
+import { RunEventRow } from './src/runs/run-event.entity';
+import { RunStateRow } from './src/runs/run-state.entity';
+import { Run } from './src/runs/run.entity';
+import { Message } from './src/threads/message.entity';
+import { Thread } from './src/threads/thread.entity';
+
+// The one TypeORM data source description, used by the app (TypeOrmModule) and the migration CLI
+// (`npm run migration:run`). Entities and migrations are listed as classes, so ts and js builds agree.
+export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: [Thread, Message, Run, RunEventRow, RunStateRow],
+    migrations: [InitialSchema1764090000000],
+    migrationsTableName: 'migrations',
+    synchronize: false,
+  };
+}
+
+export default new DataSource(dataSourceOptions());

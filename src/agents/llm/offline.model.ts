@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { ChatMessage, ChatModel, ModelChunk, ModelRequest, ToolCall } from './chat-model.port';
+
+// The built-in model: deterministic, offline, for development and tests only. It recognises
+// arithmetic, questions about the time and "wait N seconds", calls the matching tool when it is
+// registered, and answers from the tool results. Anything else gets a plain, honest echo.
+@Injectable()
+export class OfflineModel implements ChatModel {
+  readonly id = 'offline';
+
+  async *stream(request: ModelRequest): AsyncIterable<ModelChunk> {
+    request.signal.throwIfAborted();
+    const lastUser = findLastIndex(request.messages, (m) => m.role === 'user');
+    const query = lastUser >= 0 ? request.messages[lastUser].content : '';
+    const sinceQuery = request.messages.slice(lastUser + 1);
+    const results = sinceQuery.filter((m) => m.role === 'tool');
+
+    if (results.length > 0) {
+      yield { type: 'reasoning', text: `I have ${describe(results)}; I can answer now.` };
+      yield* words(results.map(sentenceFor).join(' '));
+      return;
+    }
+
+    const available = new Set(request.tools.map((t) => t.name));
+    const step = sinceQuery.filter((m) => m.role === 'assistant').length + 1;
+    const calls = plan(query, available).map((c, i) => ({ ...c, id: `call_${step}_${i + 1}` }));
+    if (calls.length === 0) {
+      yield { type: 'reasoning', text: 'No tool is needed for this; I will answer directly.' };
+      yield* words(
+        `I am the built-in offline model, meant for development and tests. You said: "${clip(query, 500)}". ` +
+          'I can do arithmetic, tell the time and wait; configure a real model for anything else.',
+      );
+      return;
+    }
+    const what = calls.map((c) => `${c.name} ${JSON.stringify(c.arguments)}`).join(' and ');
+    yield { type: 'reasoning', text: `The question "${clip(query, 200)}" needs ${what}.` };
+    for (const call of calls) yield { type: 'tool_call', call };
+  }
+}
+
+function plan(query: string, available: Set<string>): Omit<ToolCall, 'id'>[] {
+  const calls: Omit<ToolCall, 'id'>[] = [];
+  const wait = query.match(/\bwait\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i);
+  if (wait && available.has('wait')) {
+    const seconds = wait[2].toLowerCase().startsWith('m') ? Number(wait[1]) / 1000 : Number(wait[1]);
+    calls.push({ name: 'wait', arguments: { seconds } });
+  }
+  if (available.has('calculator')) {
+    for (const expression of arithmeticIn(wait ? query.replace(wait[0], '') : query)) {
+      calls.push({ name: 'calculator', arguments: { expression } });
+    }
+  }
+  if (/\b(time|clock|date|today)\b/i.test(query) && available.has('clock')) {
+    const zone = query.match(/\bin\s+([A-Z][A-Za-z_]+\/[A-Za-z_]+)/);
+    calls.push({ name: 'clock', arguments: zone ? { timezone: zone[1] } : {} });
+  }
+  return calls;
+}
+
+// Runs of digits, operators and parentheses with at least two numbers and an operator between them.
+function arithmeticIn(query: string): string[] {
+  return (query.match(/[-+*/%^().\d\s]+/g) ?? [])
+    .map((s) => s.trim().replace(/^[*/%^)]+|[-+*/%^(]+$/g, '').trim())
+    .filter((s) => /\d\s*[-+*/%^]\s*[-+(]*\s*\.?\d/.test(s));
+}
+
+function sentenceFor(message: ChatMessage): string {
+  if (message.role !== 'tool') return '';
+  const result = JSON.parse(message.content) as Record<string, unknown>;
+  if (message.isError) return `The ${message.toolName} tool failed: ${String(result.error)}.`;
+  switch (message.toolName) {
+    case 'calculator':
+      return `${String(result.expression)} = ${String(result.value)}.`;
+    case 'clock':
+      return `The current time is ${String(result.local)} (${String(result.iso)}).`;
+    case 'wait':
+      return `I waited ${String(result.waited_seconds)} seconds.`;
+    default:
+      return `${message.toolName} returned ${message.content}.`;
+  }
+}
+
+function describe(results: ChatMessage[]): string {
+  const names = [...new Set(results.map((r) => (r.role === 'tool' ? r.toolName : '')))];
+  return `the result${results.length > 1 ? 's' : ''} from ${names.join(' and ')}`;
+}
+
+function* words(text: string): Iterable<ModelChunk> {
+  for (const piece of text.match(/\S+\s*/g) ?? []) yield { type: 'text', text: piece };
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+function findLastIndex<T>(items: T[], test: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (test(items[i])) return i;
+  return -1;
+}

@@ -1,0 +1,50 @@
+import { Module, ValidationPipe } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import { dataSourceOptions } from '../ormconfig';
+import { AuthModule } from './auth/auth.module';
+import { JwtAuthGuard } from './auth/jwt-auth.guard';
+import { HttpErrorFilter } from './common/http-error.filter';
+import { validationPipeOptions } from './common/validation';
+import { EnvironmentVariables, validateEnv } from './config/env.validation';
+import { ContextModule } from './context/context.module';
+import { RestModule } from './rest/rest.module';
+import { WsModule } from './ws/ws.module';
+
+type Config = ConfigService<EnvironmentVariables, true>;
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, validate: validateEnv, ignoreEnvFile: true }),
+    LoggerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: Config) => ({
+        pinoHttp: {
+          level: config.get('LOG_LEVEL', { infer: true }),
+          genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+          redact: ['req.headers.authorization', 'req.query.token'],
+        },
+      }),
+    }),
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: Config) => ({
+        ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
+        migrationsRun: true,
+      }),
+    }),
+    ContextModule,
+    AuthModule,
+    RestModule,
+    WsModule,
+  ],
+  providers: [
+    { provide: APP_PIPE, useValue: new ValidationPipe(validationPipeOptions) },
+    { provide: APP_FILTER, useClass: HttpErrorFilter },
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,48 @@
+import { HttpException, Logger } from '@nestjs/common';
+import { DomainError } from './domain.error';
+import { codeForHttpStatus, ErrorCode, HTTP_STATUS_BY_CODE } from './error-code';
+
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+  errors?: { field: string; messages: string[] }[];
+  request_id?: string;
+}
+
+const logger = new Logger('Errors');
+
+// The one mapping from anything thrown to what a client may see. Unknown errors are logged with the
+// correlation id and reach the client as `internal` with no detail.
+export function toErrorPayload(
+  error: unknown,
+  requestId: string | undefined,
+): { status: number; payload: ErrorPayload } {
+  if (error instanceof DomainError) {
+    const payload: ErrorPayload = { code: error.code, message: error.message, request_id: requestId };
+    if (error.details?.errors) payload.errors = error.details.errors;
+    return { status: HTTP_STATUS_BY_CODE[error.code], payload };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status < 500) {
+      const code = codeForHttpStatus(status);
+      return { status, payload: { code, message: httpMessage(error), request_id: requestId } };
+    }
+  }
+  logger.error(
+    { err: error, request_id: requestId },
+    `Unhandled error (request ${requestId ?? 'n/a'}): ${String(error)}`,
+  );
+  return {
+    status: 500,
+    payload: { code: 'internal', message: 'Internal error', request_id: requestId },
+  };
+}
+
+function httpMessage(error: HttpException): string {
+  const response = error.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : error.message;
+}

@@ -1,0 +1,21 @@
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { toErrorPayload } from './error-response';
+
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    // WebSocket frames are answered by the gateway itself; this filter is for HTTP only.
+    if (host.getType() !== 'http') throw exception;
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const { status, payload } = toErrorPayload(exception, String(req.id ?? ''));
+    // An SSE stream that already started can only be ended, not given a status.
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json({ statusCode: status, ...payload });
+  }
+}

@@ -1,0 +1,32 @@
+import { Inject, Injectable, Scope, UnauthorizedException } from '@nestjs/common';
+import { REQUEST } from '@nestjs/core';
+
+export interface AuthenticatedUser {
+  id: string;
+}
+
+// What both channels put behind REQUEST: an Express request (after the auth guard) or, for a
+// WebSocket frame, a small object the gateway registers under its own context id.
+export interface ContextCarrier {
+  user?: AuthenticatedUser;
+  id?: unknown;
+}
+
+// The per-request user execution context. Every service that reads or writes a user's data takes
+// the user from here, so no request can act as another user.
+@Injectable({ scope: Scope.REQUEST })
+export class UserContext {
+  constructor(@Inject(REQUEST) private readonly carrier: ContextCarrier) {}
+
+  // Read lazily: Nest builds request-scoped instances before guards run, and the guard is what sets
+  // `user` on an HTTP request.
+  get userId(): string {
+    const id = this.carrier.user?.id;
+    if (!id) throw new UnauthorizedException('Not authenticated');
+    return id;
+  }
+
+  get requestId(): string {
+    return this.carrier.id === undefined ? '' : String(this.carrier.id);
+  }
+}

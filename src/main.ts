@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { configureApp } from './app.setup';
+import { TokenService } from './auth/token.service';
+import { prepareRuntime } from './config/runtime';
+
+async function bootstrap(): Promise<void> {
+  const runtime = await prepareRuntime();
+  // Loaded only now: ConfigModule validates the environment when AppModule is first imported, and
+  // prepareRuntime has just filled in the embedded defaults.
+  const { AppModule } = await import('./app.module');
+  const app = configureApp(await NestFactory.create(AppModule, { bufferLogs: true }));
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+
+  const base = `http://localhost:${port}`;
+  console.log(`netra-backend listening on ${base} (docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`);
+  if (runtime.embedded) console.log(`Using the embedded PostgreSQL (data under .data/postgres)`);
+  if (runtime.generatedSecret) {
+    const token = await app.get(TokenService).sign('dev-user');
+    console.log(`Development token for user "dev-user" (secret kept in .data/jwt-secret):\n${token}`);
+  }
+
+  // Stop the embedded database after Nest has closed its connections.
+  if (runtime.embedded) {
+    const embedded = runtime.embedded;
+    process.once('beforeExit', () => void embedded.stop());
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        void app
+          .close()
+          .then(() => embedded.stop())
+          .finally(() => process.exit(0));
+      });
+    }
+  }
+}
+
+bootstrap().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+import { Injectable, Scope } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { Page, PaginationQueryDto } from '../common/pagination.dto';
+import { SupervisorAgent } from '../agents/supervisor.agent';
+import { AgentService } from '../runs/agent.service';
+import { StartAgentDto } from '../runs/dto/start-agent.dto';
+import { RunEvent } from '../runs/run-event';
+import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
+import { ThreadService } from '../threads/thread.service';
+import { ThreadStore } from '../threads/thread.store';
+import { MessageView } from '../threads/thread.views';
+import { UserContext } from '../context/user-context';
+
+// The channel-agnostic entry points. The REST controllers and the WebSocket gateway call exactly
+// these methods, so both channels behave the same by construction.
+@Injectable({ scope: Scope.REQUEST })
+export class MessageHandlerService {
+  constructor(
+    private readonly ctx: UserContext,
+    private readonly agents: AgentService,
+    private readonly threads: ThreadService,
+    private readonly threadStore: ThreadStore,
+    private readonly supervisor: SupervisorAgent,
+  ) {}
+
+  async handleStartAgent(dto: StartAgentDto): Promise<RunStartedView> {
+    const { run, created } = await this.agents.createRun({
+      query: dto.query,
+      threadId: dto.thread_id,
+      clientRunId: dto.id,
+    });
+    if (created) this.supervisor.start(run);
+    return { run_id: run.id, thread_id: run.threadId, status: 'started', replayed: !created };
+  }
+
+  // A user message in an existing thread starts a run on it.
+  handleUserMessage(threadId: string, message: string): Promise<RunStartedView> {
+    return this.handleStartAgent({ query: message, thread_id: threadId });
+  }
+
+  handleStopAgent(runId: string): Promise<CancelResultView> {
+    return this.agents.cancel(runId);
+  }
+
+  getRunStatus(runId: string): Promise<RunStatusView> {
+    return this.agents.status(runId);
+  }
+
+  getRunEvents(runId: string, after?: number, limit?: number): Promise<RunEvent[]> {
+    return this.agents.events(runId, after, limit);
+  }
+
+  followRun(runId: string, after?: number): Promise<Observable<RunEvent>> {
+    return this.agents.follow(runId, after);
+  }
+
+  getThreadHistory(threadId: string, page: PaginationQueryDto): Promise<Page<MessageView>> {
+    return this.threads.history(threadId, page);
+  }
+
+  getThreadRuns(threadId: string, page: PaginationQueryDto): Promise<Page<RunStatusView>> {
+    return this.agents.threadRuns(threadId, page);
+  }
+
+  // Deleting a thread stops its run first: nothing keeps writing into a deleted thread.
+  async handleDeleteThread(threadId: string): Promise<void> {
+    await this.threadStore.require(this.ctx.userId, threadId);
+    await this.agents.cancelActiveOnThread(threadId);
+    await this.threadStore.softDelete(this.ctx.userId, threadId);
+  }
+}

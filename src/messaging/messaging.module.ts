@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AgentsModule } from '../agents/agents.module';
+import { RunsModule } from '../runs/runs.module';
+import { ThreadsModule } from '../threads/threads.module';
+import { MessageHandlerService } from './message-handler.service';
+
+// The shared service layer both channel modules import.
+@Module({
+  imports: [ThreadsModule, RunsModule, AgentsModule],
+  providers: [MessageHandlerService],
+  exports: [MessageHandlerService, ThreadsModule, RunsModule],
+})
+export class MessagingModule {}

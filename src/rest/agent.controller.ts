@@ -1,0 +1,104 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { MessageHandlerService } from '../messaging/message-handler.service';
+import { EventsQueryDto, StreamQueryDto } from '../runs/dto/run-ref.dto';
+import { StartAgentDto } from '../runs/dto/start-agent.dto';
+import { RunEvent } from '../runs/run-event';
+import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
+import { ApiErrors } from './api-errors.decorator';
+import { resumePoint, SseWriter } from './sse.writer';
+
+const SSE_DESCRIPTION =
+  'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <event JSON>`. Resumes after the ' +
+  'Last-Event-ID header or `?after=N`; a comment line every 15 s keeps it alive; it ends after ' +
+  'the terminal event (agent_completed, agent_error or agent_cancelled).';
+
+@ApiTags('agent')
+@ApiBearerAuth()
+@ApiErrors(400, 401)
+@Controller('agent')
+export class AgentController {
+  constructor(
+    private readonly handler: MessageHandlerService,
+    private readonly sse: SseWriter,
+  ) {}
+
+  @Post('run_agent')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Start a run; poll it, read its events or stream it' })
+  @ApiAcceptedResponse({ type: RunStartedView })
+  @ApiErrors(404, 409)
+  runAgent(@Body() dto: StartAgentDto): Promise<RunStartedView> {
+    return this.handler.handleStartAgent(dto);
+  }
+
+  @Post('stream')
+  @ApiOperation({ summary: 'Start a run and stream its events in one call', description: SSE_DESCRIPTION })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'The event stream; X-Run-Id and X-Thread-Id headers name the run' })
+  @ApiErrors(404, 409)
+  async startAndStream(
+    @Body() dto: StartAgentDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const started = await this.handler.handleStartAgent(dto);
+    res.setHeader('X-Run-Id', started.run_id);
+    res.setHeader('X-Thread-Id', started.thread_id);
+    this.sse.pipe(await this.handler.followRun(started.run_id), req, res);
+  }
+
+  @Get(':run_id/status')
+  @ApiOperation({ summary: "A run's status, and its result or error once finished" })
+  @ApiOkResponse({ type: RunStatusView })
+  @ApiErrors(404)
+  status(@Param('run_id') runId: string): Promise<RunStatusView> {
+    return this.handler.getRunStatus(runId);
+  }
+
+  @Get(':run_id/events')
+  @ApiOperation({ summary: 'The stored events of a run after seq `after`, oldest first' })
+  @ApiOkResponse({ type: [RunEvent] })
+  @ApiErrors(404)
+  events(@Param('run_id') runId: string, @Query() query: EventsQueryDto): Promise<RunEvent[]> {
+    return this.handler.getRunEvents(runId, query.after, query.limit);
+  }
+
+  @Get(':run_id/stream')
+  @ApiOperation({ summary: "Stream a run's events", description: SSE_DESCRIPTION })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq' })
+  @ApiOkResponse({ description: 'The event stream' })
+  @ApiErrors(404)
+  async stream(
+    @Param('run_id') runId: string,
+    @Query() query: StreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const events = await this.handler.followRun(runId, resumePoint(query.after, lastEventId));
+    this.sse.pipe(events, req, res);
+  }
+
+  @Post(':run_id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel a run',
+    description: 'A finished run is left as it is; `cancelled: false` says so.',
+  })
+  @ApiOkResponse({ type: CancelResultView })
+  @ApiErrors(404)
+  cancel(@Param('run_id') runId: string): Promise<CancelResultView> {
+    return this.handler.handleStopAgent(runId);
+  }
+}

@@ -1,0 +1,38 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ERROR_CODES, ErrorCode } from '../common/error-code';
+
+class FieldErrorView {
+  @ApiProperty({ example: 'query' })
+  field: string;
+  @ApiProperty({ type: [String], example: ['query should not be empty'] })
+  messages: string[];
+}
+
+export class ErrorView {
+  @ApiProperty({ example: 400 })
+  statusCode: number;
+  @ApiProperty({ enum: ERROR_CODES, example: 'validation_failed' })
+  code: ErrorCode;
+  @ApiProperty({ example: 'query should not be empty' })
+  message: string;
+  @ApiPropertyOptional({ type: [FieldErrorView] })
+  errors?: FieldErrorView[];
+  @ApiPropertyOptional({ description: 'Correlation id, also in the server log' })
+  request_id?: string;
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input; `errors` names each bad field',
+  401: 'Missing or invalid bearer token',
+  404: 'No such resource for this user',
+  409: '`thread_busy`: the thread has a run in progress; `idempotency_conflict`: the id was used for another request',
+};
+
+export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorView }),
+    ),
+  );
+}

@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Request, Response } from 'express';
+import { Observable } from 'rxjs';
+import { DomainError } from '../common/domain.error';
+import { toErrorPayload } from '../common/error-response';
+import { EnvironmentVariables } from '../config/env.validation';
+import { RunEvent } from '../runs/run-event';
+
+// Writes a run's events as Server-Sent Events: `id` is the seq (so Last-Event-ID resumes exactly),
+// `event` the type, `data` the same event object /events returns.
+@Injectable()
+export class SseWriter {
+  private readonly heartbeatMs: number;
+
+  constructor(config: ConfigService<EnvironmentVariables, true>) {
+    this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
+  }
+
+  pipe(events: Observable<RunEvent>, req: Request, res: Response): void {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no'); // proxies must not buffer a stream
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+
+    // A comment line keeps idle connections open through proxies and load balancers.
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.heartbeatMs);
+    const end = (): void => {
+      clearInterval(heartbeat);
+      if (!res.writableEnded) res.end();
+    };
+    const subscription = events.subscribe({
+      next: (event) => {
+        res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      },
+      complete: end,
+      error: (err: unknown) => {
+        const { payload } = toErrorPayload(err, String(req.id ?? ''));
+        res.write(`event: error\ndata: ${JSON.stringify(payload)}\n\n`);
+        end();
+      },
+    });
+    req.on('close', () => {
+      subscription.unsubscribe();
+      end();
+    });
+  }
+}
+
+// Last-Event-ID (sent by EventSource on reconnect) wins over ?after, which a reconnect repeats.
+export function resumePoint(after: number | undefined, lastEventId: string | undefined): number {
+  if (lastEventId === undefined || lastEventId === '') return after ?? 0;
+  if (!/^\d{1,9}$/.test(lastEventId.trim())) {
+    throw DomainError.validation([
+      { field: 'Last-Event-ID', messages: ['Last-Event-ID must be a non-negative integer'] },
+    ]);
+  }
+  return Number(lastEventId.trim());
+}

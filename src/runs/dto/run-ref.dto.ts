@@ -1,0 +1,58 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MaxLength } from 'class-validator';
+
+// Reading events from a position: `?after=N` over REST, `{ after }` in a frame.
+export class EventsQueryDto {
+  @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Return events with seq > after' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class StreamQueryDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    description: 'Resume after this seq (the Last-Event-ID header does the same)',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after?: number;
+}
+
+// WebSocket payloads that name a run (`stop_agent`, `unsubscribe`, `get_run_status`).
+export class RunRefDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  run_id: string;
+}
+
+export class SubscribeDto extends RunRefDto {
+  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  after?: number;
+}
+
+export class RunEventsFrameDto extends EventsQueryDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  run_id: string;
+}

@@ -1,0 +1,35 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+
+export const MAX_QUERY_LENGTH = 20_000;
+
+// `POST /api/agent/run_agent` body and the `start_agent` frame payload.
+export class StartAgentDto {
+  @ApiProperty({ maxLength: MAX_QUERY_LENGTH, example: 'What is 17 * 23?' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(MAX_QUERY_LENGTH)
+  query: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Your own id for this run. Sending the same id again returns the same run instead of a new one.',
+    maxLength: 200,
+    example: 'run_123',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  @Matches(/^[A-Za-z0-9._:-]+$/, { message: 'id may only contain letters, digits and . _ : -' })
+  id?: string;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Continue this thread; without it a new thread is created',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  thread_id?: string;
+}

@@ -1,0 +1,68 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export const RUN_EVENT_TYPES = [
+  'agent_started',
+  'agent_thinking',
+  'tool_executing',
+  'tool_completed',
+  'agent_completed',
+  'agent_error',
+  'agent_cancelled',
+] as const;
+export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
+
+export const TERMINAL_EVENT_TYPES: readonly string[] = [
+  'agent_completed',
+  'agent_error',
+  'agent_cancelled',
+];
+
+export function isTerminalEvent(type: string): boolean {
+  return TERMINAL_EVENT_TYPES.includes(type);
+}
+
+// The one shape of an event, whichever way it travels: /events, SSE `data:` and WebSocket
+// `agent_update` payloads are all this object.
+export class RunEvent {
+  @ApiProperty({ format: 'uuid' })
+  run_id: string;
+
+  @ApiProperty({ format: 'uuid' })
+  thread_id: string;
+
+  @ApiProperty({ example: 1, description: 'Position in the run, 1, 2, 3... with no gaps' })
+  seq: number;
+
+  @ApiProperty({ enum: RUN_EVENT_TYPES, example: 'agent_started' })
+  type: RunEventType;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { agent: 'supervisor', model: 'offline', query: 'What is 2 + 2?' },
+  })
+  data: Record<string, unknown>;
+
+  @ApiProperty({ example: '2026-11-25T18:00:00.123Z' })
+  timestamp: string;
+}
+
+export interface RunEventRecord {
+  run_id: string;
+  thread_id: string;
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+export function toRunEvent(row: RunEventRecord): RunEvent {
+  return {
+    run_id: row.run_id,
+    thread_id: row.thread_id,
+    seq: row.seq,
+    type: row.type as RunEventType,
+    data: row.data,
+    timestamp: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,89 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RUN_STATUSES, RunStatus } from './run-status';
+import { Run } from './run.entity';
+
+export class RunStartedView {
+  @ApiProperty({ format: 'uuid' })
+  run_id: string;
+
+  @ApiProperty({ format: 'uuid' })
+  thread_id: string;
+
+  @ApiProperty({ enum: ['started'], example: 'started' })
+  status: 'started';
+
+  @ApiProperty({
+    description: 'true when this client run id was already used, and this is that same run',
+    example: false,
+  })
+  replayed: boolean;
+}
+
+export class RunStatusView {
+  @ApiProperty({ format: 'uuid' })
+  run_id: string;
+
+  @ApiProperty({ format: 'uuid' })
+  thread_id: string;
+
+  @ApiProperty({ enum: RUN_STATUSES, example: 'complete' })
+  status: RunStatus;
+
+  @ApiProperty({ example: 'What is 17 * 23?' })
+  query: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'client-run-42' })
+  client_run_id: string | null;
+
+  @ApiProperty({ example: '2026-11-25T18:00:00.000Z' })
+  created_at: string;
+
+  @ApiProperty({ example: '2026-11-25T18:00:01.000Z' })
+  updated_at: string;
+
+  @ApiPropertyOptional({ description: 'The final answer, once complete', example: '17 * 23 = 391' })
+  result?: string;
+
+  @ApiPropertyOptional({ description: 'What went wrong, once failed' })
+  error?: string;
+
+  static of(run: Run): RunStatusView {
+    const view: RunStatusView = {
+      run_id: run.id,
+      thread_id: run.threadId,
+      status: run.status,
+      query: run.query,
+      client_run_id: run.clientRunId,
+      created_at: run.createdAt.toISOString(),
+      updated_at: run.updatedAt.toISOString(),
+    };
+    if (run.result !== null) view.result = run.result;
+    if (run.error !== null) view.error = run.error;
+    return view;
+  }
+}
+
+export class CancelResultView {
+  @ApiProperty({ format: 'uuid' })
+  run_id: string;
+
+  @ApiProperty({ enum: RUN_STATUSES, example: 'cancelled' })
+  status: RunStatus;
+
+  @ApiProperty({ description: 'false when the run had already finished', example: true })
+  cancelled: boolean;
+
+  @ApiProperty({ example: 'Run cancelled' })
+  message: string;
+}
+
+export class RunPage {
+  @ApiProperty({ type: [RunStatusView] })
+  items: RunStatusView[];
+  @ApiProperty({ example: 1 })
+  total: number;
+  @ApiProperty({ example: 20 })
+  limit: number;
+  @ApiProperty({ example: 0 })
+  offset: number;
+}

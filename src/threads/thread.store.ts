@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { DomainError } from '../common/domain.error';
+import { isUuid } from '../common/ids';
+import { Message, MessageRole } from './message.entity';
+import { Thread } from './thread.entity';
+
+// Thread and message persistence. Singleton, so every method takes the owner explicitly and every
+// query filters by it; request-scoped services bind the owner from the user context.
+@Injectable()
+export class ThreadStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  create(
+    userId: string,
+    fields: { title?: string | null; metadata?: Record<string, unknown> },
+    manager: EntityManager = this.db.manager,
+  ): Promise<Thread> {
+    const repo = manager.getRepository(Thread);
+    return repo.save(
+      repo.create({ userId, title: fields.title ?? null, metadata: fields.metadata ?? {} }),
+    );
+  }
+
+  async require(
+    userId: string,
+    threadId: string,
+    manager: EntityManager = this.db.manager,
+  ): Promise<Thread> {
+    const thread = isUuid(threadId)
+      ? await manager.getRepository(Thread).findOneBy({ id: threadId, userId })
+      : null;
+    if (!thread) throw DomainError.notFound('thread', threadId);
+    return thread;
+  }
+
+  list(userId: string, limit: number, offset: number): Promise<[Thread[], number]> {
+    return this.db.getRepository(Thread).findAndCount({
+      where: { userId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+
+  async update(
+    userId: string,
+    threadId: string,
+    patch: { title?: string | null; metadata?: Record<string, unknown> },
+  ): Promise<Thread> {
+    const thread = await this.require(userId, threadId);
+    if (patch.title !== undefined) thread.title = patch.title;
+    if (patch.metadata !== undefined) thread.metadata = patch.metadata;
+    return this.db.getRepository(Thread).save(thread);
+  }
+
+  async softDelete(userId: string, threadId: string): Promise<void> {
+    await this.require(userId, threadId);
+    await this.db.getRepository(Thread).softDelete({ id: threadId, userId });
+  }
+
+  addMessage(
+    userId: string,
+    message: { threadId: string; role: MessageRole; content: string; runId: string | null },
+    manager: EntityManager = this.db.manager,
+  ): Promise<Message> {
+    const repo = manager.getRepository(Message);
+    return repo.save(repo.create({ userId, ...message }));
+  }
+
+  async listMessages(
+    userId: string,
+    threadId: string,
+    limit: number,
+    offset: number,
+  ): Promise<[Message[], number]> {
+    await this.require(userId, threadId);
+    return this.db.getRepository(Message).findAndCount({
+      where: { userId, threadId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+
+  // The newest messages of a thread, oldest first: the conversation an agent sees.
+  async recentMessages(userId: string, threadId: string, limit: number): Promise<Message[]> {
+    const newest = await this.db.getRepository(Message).find({
+      where: { userId, threadId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
+    return newest.reverse();
+  }
+}

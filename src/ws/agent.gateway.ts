@@ -1,0 +1,155 @@
+import { Logger } from '@nestjs/common';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import { OnGatewayConnection, OnGatewayDisconnect, WebSocketGateway } from '@nestjs/websockets';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { RawData, WebSocket } from 'ws';
+import { bearerToken, TokenService } from '../auth/token.service';
+import { DomainError, FieldError } from '../common/domain.error';
+import { toErrorPayload } from '../common/error-response';
+import { validatePayload } from '../common/validation';
+import { ContextCarrier } from '../context/user-context';
+import { WS_OPERATIONS } from './ws-operations';
+import { WsSession } from './ws-session';
+
+export const WS_PATH = '/ws';
+const MAX_FRAME_BYTES = 1024 * 1024;
+const UNAUTHORIZED_CLOSE = 4401;
+
+interface ClientFrame {
+  type: string;
+  payload?: unknown;
+  request_id?: string | number;
+}
+
+// The WebSocket channel. Nest keeps a gateway a singleton, so every frame gets its own context id
+// and resolves the request-scoped services under it, carrying the socket's user: the same services,
+// built the same way, as for an HTTP request.
+@WebSocketGateway({ path: WS_PATH, maxPayload: MAX_FRAME_BYTES })
+export class AgentGateway implements OnGatewayConnection<WebSocket>, OnGatewayDisconnect<WebSocket> {
+  private readonly logger = new Logger(AgentGateway.name);
+  private readonly sessions = new WeakMap<WebSocket, WsSession>();
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly tokens: TokenService,
+  ) {}
+
+  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    const user = this.tokens.verify(tokenOf(request));
+    const session = new WsSession(socket, user);
+    this.sessions.set(socket, session);
+    user.catch((err: unknown) => {
+      session.send({ type: 'error', payload: toErrorPayload(err, undefined).payload });
+      socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');
+    });
+    // Frames that arrive while the token is being checked wait for it, in order.
+    let queue = Promise.resolve();
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      queue = queue.then(() => this.onFrame(session, data, isBinary));
+    });
+  }
+
+  handleDisconnect(socket: WebSocket): void {
+    this.sessions.get(socket)?.close();
+    this.sessions.delete(socket);
+  }
+
+  private async onFrame(session: WsSession, data: RawData, isBinary: boolean): Promise<void> {
+    let user;
+    try {
+      user = await session.user;
+    } catch {
+      return; // the connection is being closed as unauthorized
+    }
+    const correlationId = randomUUID();
+    const parsed = parseFrame(data, isBinary);
+    if ('error' in parsed) {
+      const { payload } = toErrorPayload(parsed.error, correlationId);
+      session.send({ type: 'error', request_id: parsed.requestId, payload });
+      return;
+    }
+    // One frame at a time per socket, so acks come in request order (subscribe, then unsubscribe).
+    await this.dispatch(session, parsed.frame, { user, id: correlationId }, correlationId);
+  }
+
+  private async dispatch(
+    session: WsSession,
+    frame: ClientFrame,
+    carrier: ContextCarrier,
+    correlationId: string,
+  ): Promise<void> {
+    const requestId = frame.request_id;
+    try {
+      const operation = WS_OPERATIONS[frame.type.toLowerCase()];
+      if (!operation) {
+        throw new DomainError(
+          'unknown_type',
+          `unknown frame type "${frame.type}"; expected one of ${Object.keys(WS_OPERATIONS).join(', ')}`,
+        );
+      }
+      const payload = await validatePayload(operation.dto, frame.payload);
+      const contextId = ContextIdFactory.create();
+      this.moduleRef.registerRequestByContextId(carrier, contextId);
+      const reply = await operation.run(payload, {
+        session,
+        resolve: (token) => this.moduleRef.resolve(token, contextId, { strict: false }),
+      });
+      session.send({ type: reply.type, request_id: requestId, payload: reply.payload });
+      if (reply.follow) session.follow(reply.follow.runId, reply.follow.events);
+    } catch (err) {
+      session.send({ type: 'error', request_id: requestId, payload: toErrorPayload(err, correlationId).payload });
+    }
+  }
+}
+
+function tokenOf(request: IncomingMessage): string | undefined {
+  const fromHeader = bearerToken(request.headers.authorization);
+  if (fromHeader) return fromHeader;
+  // Browsers cannot set headers on a WebSocket, so they pass the token in the query string.
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  return url.searchParams.get('token') ?? undefined;
+}
+
+type Parsed = { frame: ClientFrame } | { error: DomainError; requestId?: string | number };
+
+function parseFrame(data: RawData, isBinary: boolean): Parsed {
+  if (isBinary) return { error: new DomainError('bad_frame', 'frames must be JSON text, not binary') };
+  let value: unknown;
+  try {
+    value = JSON.parse(rawText(data));
+  } catch {
+    return { error: new DomainError('bad_frame', 'frame is not valid JSON') };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { error: new DomainError('bad_frame', 'frame must be a JSON object { type, payload, request_id? }') };
+  }
+  const { type, payload, request_id: requestId, ...rest } = value as Record<string, unknown>;
+  if (
+    requestId !== undefined &&
+    !(typeof requestId === 'string' && requestId.length <= 100) &&
+    !(typeof requestId === 'number' && Number.isFinite(requestId))
+  ) {
+    return {
+      error: DomainError.validation([
+        { field: 'request_id', messages: ['request_id must be a number or a string of at most 100 characters'] },
+      ]),
+    };
+  }
+  const id = requestId as string | number | undefined;
+  const problems: FieldError[] = Object.keys(rest).map((field) => ({
+    field,
+    messages: [`property ${field} should not exist`],
+  }));
+  if (typeof type !== 'string' || type.length === 0) {
+    problems.unshift({ field: 'type', messages: ['type must be a non-empty string'] });
+  }
+  if (problems.length > 0) return { error: DomainError.validation(problems), requestId: id };
+  return { frame: { type: type as string, payload, request_id: id } };
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}

@@ -1,0 +1,123 @@
+import { Type } from '@nestjs/common';
+import { Observable } from 'rxjs';
+import { PaginationQueryDto } from '../common/pagination.dto';
+import { MessageHandlerService } from '../messaging/message-handler.service';
+import { EventsQueryDto, RunEventsFrameDto, RunRefDto, SubscribeDto } from '../runs/dto/run-ref.dto';
+import { StartAgentDto } from '../runs/dto/start-agent.dto';
+import { UserMessageFrameDto } from '../runs/dto/user-message.dto';
+import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
+import { ThreadPageRefDto, ThreadRefDto, UpdateThreadFrameDto } from '../threads/dto/thread-id.dto';
+import { RunEvent } from '../runs/run-event';
+import { ThreadService } from '../threads/thread.service';
+import { WsSession } from './ws-session';
+
+export interface OperationContext {
+  // Resolves a request-scoped service under this frame's own context id.
+  resolve<T>(token: Type<T>): Promise<T>;
+  session: WsSession;
+}
+
+// What the gateway sends back: the `ack` payload (or a `pong`), and a run the socket now follows.
+export interface Reply {
+  type: 'ack' | 'pong';
+  payload: unknown;
+  follow?: { runId: string; events: Observable<RunEvent> };
+}
+
+interface Operation<P extends object> {
+  dto: Type<P>;
+  run(payload: P, ctx: OperationContext): Promise<Reply>;
+}
+
+const ack = async (payload: Promise<unknown> | unknown): Promise<Reply> => ({
+  type: 'ack',
+  payload: await payload,
+});
+
+const op = <P extends object>(operation: Operation<P>): Operation<object> =>
+  operation as unknown as Operation<object>;
+
+const handler = (ctx: OperationContext) => ctx.resolve(MessageHandlerService);
+const threads = (ctx: OperationContext) => ctx.resolve(ThreadService);
+
+class NoPayload {}
+
+// Every client frame type and the one service call behind it: the same calls the REST controllers
+// make. Upper-case aliases (START_AGENT) are accepted by lower-casing the type.
+export const WS_OPERATIONS: Record<string, Operation<object>> = {
+  start_agent: op({
+    dto: StartAgentDto,
+    run: async (p, ctx) => {
+      const service = await handler(ctx);
+      const started = await service.handleStartAgent(p);
+      const events = await service.followRun(started.run_id, 0);
+      return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
+    },
+  }),
+  user_message: op({
+    dto: UserMessageFrameDto,
+    run: async (p, ctx) => {
+      const service = await handler(ctx);
+      const started = await service.handleUserMessage(p.thread_id, p.message);
+      const events = await service.followRun(started.run_id, 0);
+      return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
+    },
+  }),
+  stop_agent: op({
+    dto: RunRefDto,
+    run: async (p, ctx) => ack((await handler(ctx)).handleStopAgent(p.run_id)),
+  }),
+  subscribe: op({
+    dto: SubscribeDto,
+    run: async (p, ctx) => {
+      const after = p.after ?? 0;
+      const events = await (await handler(ctx)).followRun(p.run_id, after);
+      return { type: 'ack', payload: { run_id: p.run_id, after }, follow: { runId: p.run_id, events } };
+    },
+  }),
+  unsubscribe: op({
+    dto: RunRefDto,
+    run: (p, ctx) => ack({ run_id: p.run_id, unsubscribed: ctx.session.unfollow(p.run_id) }),
+  }),
+  get_run_status: op({
+    dto: RunRefDto,
+    run: async (p, ctx) => ack((await handler(ctx)).getRunStatus(p.run_id)),
+  }),
+  get_run_events: op({
+    dto: RunEventsFrameDto,
+    run: async (p: RunEventsFrameDto & EventsQueryDto, ctx) =>
+      ack((await handler(ctx)).getRunEvents(p.run_id, p.after, p.limit)),
+  }),
+  get_thread_history: op({
+    dto: ThreadPageRefDto,
+    run: async (p, ctx) => ack((await handler(ctx)).getThreadHistory(p.thread_id, p)),
+  }),
+  get_thread_runs: op({
+    dto: ThreadPageRefDto,
+    run: async (p, ctx) => ack((await handler(ctx)).getThreadRuns(p.thread_id, p)),
+  }),
+  create_thread: op({
+    dto: CreateThreadDto,
+    run: async (p, ctx) => ack((await threads(ctx)).create(p)),
+  }),
+  list_threads: op({
+    dto: PaginationQueryDto,
+    run: async (p, ctx) => ack((await threads(ctx)).list(p)),
+  }),
+  get_thread: op({
+    dto: ThreadRefDto,
+    run: async (p, ctx) => ack((await threads(ctx)).get(p.thread_id)),
+  }),
+  update_thread: op({
+    dto: UpdateThreadFrameDto,
+    run: async ({ thread_id, ...fields }, ctx) => ack((await threads(ctx)).update(thread_id, fields)),
+  }),
+  delete_thread: op({
+    dto: ThreadRefDto,
+    run: async (p, ctx) => {
+      await (await handler(ctx)).handleDeleteThread(p.thread_id);
+      return ack({ thread_id: p.thread_id, deleted: true });
+    },
+  }),
+  ping: op({ dto: NoPayload, run: () => Promise.resolve({ type: 'pong', payload: {} }) }),
+};
