@@ -8,14 +8,18 @@ function secret(): string {
   if (process.env.JWT_SECRET) return process.env.JWT_SECRET;
   const file = resolve(process.env.DATA_DIR ?? '.data', 'jwt-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  throw new Error('No JWT_SECRET set and no .data/jwt-secret yet: set JWT_SECRET or start the app once');
+  throw new Error(
+    'No JWT_SECRET set and no .data/jwt-secret yet: set JWT_SECRET or start the app once',
+  );
 }
 
 async function main(): Promise<void> {
   const [user, hours = '12'] = process.argv.slice(2);
   if (!user) throw new Error('usage: npm run token -- <user-id> [hours]');
   const jwt = new JwtService({ secret: secret() });
-  console.log(await jwt.signAsync({ sub: user }, { algorithm: 'HS256', expiresIn: Number(hours) * 3600 }));
+  console.log(
+    await jwt.signAsync({ sub: user }, { algorithm: 'HS256', expiresIn: Number(hours) * 3600 }),
+  );
 }
 
 main().catch((err: unknown) => {

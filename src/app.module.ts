@@ -1,4 +1,4 @@
-import { Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -16,35 +16,43 @@ import { WsModule } from './ws/ws.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
 
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, validate: validateEnv, ignoreEnvFile: true }),
-    LoggerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: Config) => ({
-        pinoHttp: {
-          level: config.get('LOG_LEVEL', { infer: true }),
-          genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-          redact: ['req.headers.authorization', 'req.query.token'],
-        },
-      }),
-    }),
-    TypeOrmModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: Config) => ({
-        ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
-        migrationsRun: true,
-      }),
-    }),
-    ContextModule,
-    AuthModule,
-    RestModule,
-    WsModule,
-  ],
-  providers: [
-    { provide: APP_PIPE, useValue: new ValidationPipe(validationPipeOptions) },
-    { provide: APP_FILTER, useClass: HttpErrorFilter },
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
-  ],
-})
-export class AppModule {}
+// forRoot(), not a static @Module: the environment is validated when the app is built (after
+// prepareRuntime filled in the embedded defaults, or after a test chose its database), not on import.
+@Module({})
+export class AppModule {
+  static forRoot(): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, validate: validateEnv, ignoreEnvFile: true }),
+        LoggerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: Config) => ({
+            pinoHttp: {
+              level: config.get('LOG_LEVEL', { infer: true }),
+              genReqId: (req) =>
+                (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+              redact: ['req.headers.authorization', 'req.query.token'],
+            },
+          }),
+        }),
+        TypeOrmModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: Config) => ({
+            ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
+            migrationsRun: true,
+          }),
+        }),
+        ContextModule,
+        AuthModule,
+        RestModule,
+        WsModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useValue: new ValidationPipe(validationPipeOptions) },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+      ],
+    };
+  }
+}

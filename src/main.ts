@@ -1,24 +1,26 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { TokenService } from './auth/token.service';
 import { prepareRuntime } from './config/runtime';
 
 async function bootstrap(): Promise<void> {
   const runtime = await prepareRuntime();
-  // Loaded only now: ConfigModule validates the environment when AppModule is first imported, and
-  // prepareRuntime has just filled in the embedded defaults.
-  const { AppModule } = await import('./app.module');
-  const app = configureApp(await NestFactory.create(AppModule, { bufferLogs: true }));
+  const app = configureApp(await NestFactory.create(AppModule.forRoot(), { bufferLogs: true }));
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
 
   const base = `http://localhost:${port}`;
-  console.log(`netra-backend listening on ${base} (docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`);
+  console.log(
+    `netra-backend listening on ${base} (docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`,
+  );
   if (runtime.embedded) console.log(`Using the embedded PostgreSQL (data under .data/postgres)`);
   if (runtime.generatedSecret) {
     const token = await app.get(TokenService).sign('dev-user');
-    console.log(`Development token for user "dev-user" (secret kept in .data/jwt-secret):\n${token}`);
+    console.log(
+      `Development token for user "dev-user" (secret kept in .data/jwt-secret):\n${token}`,
+    );
   }
 
   // Stop the embedded database after Nest has closed its connections.

@@ -83,7 +83,10 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
         userId,
         run.id,
         { from: ['queued'], to: 'running' },
-        { type: 'agent_started', data: { agent: 'supervisor', model: this.model.id, query: run.query } },
+        {
+          type: 'agent_started',
+          data: { agent: 'supervisor', model: this.model.id, query: run.query },
+        },
       );
       if (!started) return; // cancelled before it started
     }

@@ -11,7 +11,9 @@ export class TokenService {
   async verify(token: string | undefined): Promise<AuthenticatedUser> {
     if (!token) throw new DomainError('unauthorized', 'A bearer token is required');
     try {
-      const claims = await this.jwt.verifyAsync<{ sub?: unknown }>(token, { algorithms: ['HS256'] });
+      const claims = await this.jwt.verifyAsync<{ sub?: unknown }>(token, {
+        algorithms: ['HS256'],
+      });
       if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 200) {
         throw new Error('bad sub');
       }

@@ -18,7 +18,11 @@ export function toErrorPayload(
   requestId: string | undefined,
 ): { status: number; payload: ErrorPayload } {
   if (error instanceof DomainError) {
-    const payload: ErrorPayload = { code: error.code, message: error.message, request_id: requestId };
+    const payload: ErrorPayload = {
+      code: error.code,
+      message: error.message,
+      request_id: requestId,
+    };
     if (error.details?.errors) payload.errors = error.details.errors;
     return { status: HTTP_STATUS_BY_CODE[error.code], payload };
   }

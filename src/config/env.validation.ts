@@ -51,7 +51,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     throw new Error(`Invalid configuration:\n  - ${lines.join('\n  - ')}`);
   }
   if (env.NODE_ENV === 'production' && env.JWT_SECRET.length < 32) {
-    throw new Error('Invalid configuration:\n  - JWT_SECRET must be at least 32 characters in production');
+    throw new Error(
+      'Invalid configuration:\n  - JWT_SECRET must be at least 32 characters in production',
+    );
   }
   return env;
 }

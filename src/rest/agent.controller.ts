@@ -1,4 +1,15 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -42,7 +53,10 @@ export class AgentController {
   }
 
   @Post('stream')
-  @ApiOperation({ summary: 'Start a run and stream its events in one call', description: SSE_DESCRIPTION })
+  @ApiOperation({
+    summary: 'Start a run and stream its events in one call',
+    description: SSE_DESCRIPTION,
+  })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'The event stream; X-Run-Id and X-Thread-Id headers name the run' })
   @ApiErrors(404, 409)

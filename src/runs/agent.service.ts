@@ -102,7 +102,8 @@ export class AgentService {
       { from: ACTIVE_STATUSES, to: 'cancelled', error: 'cancelled by user' },
       { type: 'agent_cancelled', data: { reason: 'cancelled by user' } },
     );
-    if (cancelled) return { run_id: runId, status: 'cancelled', cancelled: true, message: 'Run cancelled' };
+    if (cancelled)
+      return { run_id: runId, status: 'cancelled', cancelled: true, message: 'Run cancelled' };
     const run = await this.getRun(runId);
     return {
       run_id: run.id,

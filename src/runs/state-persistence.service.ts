@@ -56,6 +56,7 @@ export class StatePersistenceService {
     change: Transition,
     event: { type: RunEventType; data: Record<string, unknown> },
   ): Promise<RunEvent | null> {
+    if (!isUuid(runId)) return null;
     const rows: RunEventRecord[] = await manager.query(
       `WITH r AS (
          UPDATE runs SET
@@ -122,7 +123,12 @@ export class StatePersistenceService {
     return event;
   }
 
-  async listEvents(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
+  async listEvents(
+    userId: string,
+    runId: string,
+    after: number,
+    limit: number,
+  ): Promise<RunEvent[]> {
     const rows: RunEventRecord[] = await this.db.query(
       `SELECT run_id, thread_id, seq, type, data, created_at FROM run_events
        WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
@@ -144,7 +150,12 @@ export class StatePersistenceService {
     });
   }
 
-  async saveCheckpoint(userId: string, runId: string, state: object, version: number): Promise<void> {
+  async saveCheckpoint(
+    userId: string,
+    runId: string,
+    state: object,
+    version: number,
+  ): Promise<void> {
     await this.db.query(
       `INSERT INTO run_state (run_id, user_id, state, version) VALUES ($1, $2, $3::jsonb, $4)
        ON CONFLICT (run_id) DO UPDATE SET state = EXCLUDED.state, version = EXCLUDED.version,

@@ -33,7 +33,12 @@ export class ThreadService {
 
   async history(threadId: string, query: PaginationQueryDto): Promise<Page<MessageView>> {
     const { limit, offset } = pageWindow(query);
-    const [messages, total] = await this.store.listMessages(this.ctx.userId, threadId, limit, offset);
+    const [messages, total] = await this.store.listMessages(
+      this.ctx.userId,
+      threadId,
+      limit,
+      offset,
+    );
     return { items: messages.map((m) => MessageView.of(m)), total, limit, offset };
   }
 }

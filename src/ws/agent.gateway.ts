@@ -26,7 +26,9 @@ interface ClientFrame {
 // and resolves the request-scoped services under it, carrying the socket's user: the same services,
 // built the same way, as for an HTTP request.
 @WebSocketGateway({ path: WS_PATH, maxPayload: MAX_FRAME_BYTES })
-export class AgentGateway implements OnGatewayConnection<WebSocket>, OnGatewayDisconnect<WebSocket> {
+export class AgentGateway
+  implements OnGatewayConnection<WebSocket>, OnGatewayDisconnect<WebSocket>
+{
   private readonly logger = new Logger(AgentGateway.name);
   private readonly sessions = new WeakMap<WebSocket, WsSession>();
 
@@ -98,7 +100,11 @@ export class AgentGateway implements OnGatewayConnection<WebSocket>, OnGatewayDi
       session.send({ type: reply.type, request_id: requestId, payload: reply.payload });
       if (reply.follow) session.follow(reply.follow.runId, reply.follow.events);
     } catch (err) {
-      session.send({ type: 'error', request_id: requestId, payload: toErrorPayload(err, correlationId).payload });
+      session.send({
+        type: 'error',
+        request_id: requestId,
+        payload: toErrorPayload(err, correlationId).payload,
+      });
     }
   }
 }
@@ -114,7 +120,8 @@ function tokenOf(request: IncomingMessage): string | undefined {
 type Parsed = { frame: ClientFrame } | { error: DomainError; requestId?: string | number };
 
 function parseFrame(data: RawData, isBinary: boolean): Parsed {
-  if (isBinary) return { error: new DomainError('bad_frame', 'frames must be JSON text, not binary') };
+  if (isBinary)
+    return { error: new DomainError('bad_frame', 'frames must be JSON text, not binary') };
   let value: unknown;
   try {
     value = JSON.parse(rawText(data));
@@ -122,7 +129,12 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
     return { error: new DomainError('bad_frame', 'frame is not valid JSON') };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { error: new DomainError('bad_frame', 'frame must be a JSON object { type, payload, request_id? }') };
+    return {
+      error: new DomainError(
+        'bad_frame',
+        'frame must be a JSON object { type, payload, request_id? }',
+      ),
+    };
   }
   const { type, payload, request_id: requestId, ...rest } = value as Record<string, unknown>;
   if (
@@ -132,7 +144,10 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
   ) {
     return {
       error: DomainError.validation([
-        { field: 'request_id', messages: ['request_id must be a number or a string of at most 100 characters'] },
+        {
+          field: 'request_id',
+          messages: ['request_id must be a number or a string of at most 100 characters'],
+        },
       ]),
     };
   }

@@ -2,7 +2,12 @@ import { Type } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { PaginationQueryDto } from '../common/pagination.dto';
 import { MessageHandlerService } from '../messaging/message-handler.service';
-import { EventsQueryDto, RunEventsFrameDto, RunRefDto, SubscribeDto } from '../runs/dto/run-ref.dto';
+import {
+  EventsQueryDto,
+  RunEventsFrameDto,
+  RunRefDto,
+  SubscribeDto,
+} from '../runs/dto/run-ref.dto';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
 import { UserMessageFrameDto } from '../runs/dto/user-message.dto';
 import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
@@ -72,7 +77,11 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
     run: async (p, ctx) => {
       const after = p.after ?? 0;
       const events = await (await handler(ctx)).followRun(p.run_id, after);
-      return { type: 'ack', payload: { run_id: p.run_id, after }, follow: { runId: p.run_id, events } };
+      return {
+        type: 'ack',
+        payload: { run_id: p.run_id, after },
+        follow: { runId: p.run_id, events },
+      };
     },
   }),
   unsubscribe: op({
@@ -110,7 +119,8 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   }),
   update_thread: op({
     dto: UpdateThreadFrameDto,
-    run: async ({ thread_id, ...fields }, ctx) => ack((await threads(ctx)).update(thread_id, fields)),
+    run: async ({ thread_id, ...fields }, ctx) =>
+      ack((await threads(ctx)).update(thread_id, fields)),
   }),
   delete_thread: op({
     dto: ThreadRefDto,

@@ -32,7 +32,10 @@ export class WsSession {
         this.subscriptions.delete(runId);
         this.send({
           type: 'error',
-          payload: { code: 'internal', message: `the event stream of run ${runId} failed; subscribe again` },
+          payload: {
+            code: 'internal',
+            message: `the event stream of run ${runId} failed; subscribe again`,
+          },
         });
       },
     });

@@ -14,7 +14,10 @@ export type ChatMessage =
 
 export interface JsonSchemaObject {
   type: 'object';
-  properties: Record<string, { type: 'string' | 'number' | 'integer' | 'boolean'; description?: string }>;
+  properties: Record<
+    string,
+    { type: 'string' | 'number' | 'integer' | 'boolean'; description?: string }
+  >;
   required?: string[];
   additionalProperties?: boolean;
 }

@@ -42,7 +42,9 @@ function plan(query: string, available: Set<string>): Omit<ToolCall, 'id'>[] {
   const calls: Omit<ToolCall, 'id'>[] = [];
   const wait = query.match(/\bwait\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i);
   if (wait && available.has('wait')) {
-    const seconds = wait[2].toLowerCase().startsWith('m') ? Number(wait[1]) / 1000 : Number(wait[1]);
+    const seconds = wait[2].toLowerCase().startsWith('m')
+      ? Number(wait[1]) / 1000
+      : Number(wait[1]);
     calls.push({ name: 'wait', arguments: { seconds } });
   }
   if (available.has('calculator')) {
@@ -60,7 +62,12 @@ function plan(query: string, available: Set<string>): Omit<ToolCall, 'id'>[] {
 // Runs of digits, operators and parentheses with at least two numbers and an operator between them.
 function arithmeticIn(query: string): string[] {
   return (query.match(/[-+*/%^().\d\s]+/g) ?? [])
-    .map((s) => s.trim().replace(/^[*/%^)]+|[-+*/%^(]+$/g, '').trim())
+    .map((s) =>
+      s
+        .trim()
+        .replace(/^[*/%^)]+|[-+*/%^(]+$/g, '')
+        .trim(),
+    )
     .filter((s) => /\d\s*[-+*/%^]\s*[-+(]*\s*\.?\d/.test(s));
 }
 

@@ -8,7 +8,8 @@ export function evaluateArithmetic(expression: string): number {
 
   const expr = (): number => {
     let value = term();
-    while (peek() === '+' || peek() === '-') value = take() === '+' ? value + term() : value - term();
+    while (peek() === '+' || peek() === '-')
+      value = take() === '+' ? value + term() : value - term();
     return value;
   };
   const term = (): number => {

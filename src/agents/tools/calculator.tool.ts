@@ -16,7 +16,8 @@ export class CalculatorTool implements AgentTool {
 
   execute(args: Record<string, unknown>): Promise<{ expression: string; value: number }> {
     const expression = String(args.expression);
-    if (expression.length > 500) throw new ToolInputError('expression is longer than 500 characters');
+    if (expression.length > 500)
+      throw new ToolInputError('expression is longer than 500 characters');
     try {
       // Round away binary noise such as 0.1 + 0.2 = 0.30000000000000004.
       const value = Number(evaluateArithmetic(expression).toPrecision(12));

@@ -12,7 +12,9 @@ export class ClockTool implements AgentTool {
     additionalProperties: false,
   };
 
-  execute(args: Record<string, unknown>): Promise<{ iso: string; timezone: string; local: string }> {
+  execute(
+    args: Record<string, unknown>,
+  ): Promise<{ iso: string; timezone: string; local: string }> {
     const timezone = typeof args.timezone === 'string' ? args.timezone : 'UTC';
     const now = new Date();
     try {

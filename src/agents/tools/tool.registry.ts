@@ -36,7 +36,8 @@ export class ToolRegistry {
       return { result: await tool.execute(call.arguments, ctx), isError: false };
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      const message = err instanceof ToolInputError || err instanceof Error ? err.message : String(err);
+      const message =
+        err instanceof ToolInputError || err instanceof Error ? err.message : String(err);
       return { result: { error: message }, isError: true };
     }
   }

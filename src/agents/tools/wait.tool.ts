@@ -18,7 +18,10 @@ export class WaitTool implements AgentTool {
     additionalProperties: false,
   };
 
-  async execute(args: Record<string, unknown>, ctx: ToolContext): Promise<{ waited_seconds: number }> {
+  async execute(
+    args: Record<string, unknown>,
+    ctx: ToolContext,
+  ): Promise<{ waited_seconds: number }> {
     const seconds = Number(args.seconds);
     if (seconds < 0 || seconds > MAX_WAIT_SECONDS) {
       throw new ToolInputError(`seconds must be between 0 and ${MAX_WAIT_SECONDS}`);

@@ -43,7 +43,9 @@ export class InitialSchema1764090000000 implements MigrationInterface {
       `CREATE UNIQUE INDEX runs_one_active_per_thread_uq ON runs (thread_id) WHERE status IN ('queued', 'running')`,
     );
     await q.query(`CREATE INDEX runs_thread_recent_idx ON runs (thread_id, created_at DESC)`);
-    await q.query(`CREATE INDEX runs_active_idx ON runs (status) WHERE status IN ('queued', 'running')`);
+    await q.query(
+      `CREATE INDEX runs_active_idx ON runs (status) WHERE status IN ('queued', 'running')`,
+    );
 
     await q.query(`
       CREATE TABLE messages (

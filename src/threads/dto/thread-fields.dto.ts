@@ -8,7 +8,11 @@ export class CreateThreadDto {
   @MaxLength(500)
   title?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { project: 'apollo' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { project: 'apollo' },
+  })
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;

@@ -1,0 +1,232 @@
+import { RunEvent } from '../../src/runs/run-event';
+import { RestClient } from './rest-client';
+import { readSse } from './sse-client';
+import { TestApp } from './test-app';
+import { WsClient } from './ws-client';
+
+export interface Started {
+  run_id: string;
+  thread_id: string;
+  replayed: boolean;
+}
+
+// What a client sees when a call fails, whichever channel it used.
+export class ChannelError extends Error {
+  constructor(
+    readonly code: string,
+    readonly fields: string[],
+    readonly status?: number,
+  ) {
+    super(`${code} (${fields.join(', ')})`);
+  }
+}
+
+// One user's view of the product through one channel. The parity suite runs the same scenario
+// through both implementations and compares what comes out.
+export interface Channel {
+  readonly name: 'rest' | 'ws';
+  start(input: { query: string; id?: string; thread_id?: string }): Promise<Started>;
+  sendMessage(threadId: string, message: string): Promise<Started>;
+  // Follows a run from `after` until its terminal event, or until onEvent returns true.
+  follow(runId: string, after?: number, onEvent?: (e: RunEvent) => boolean | void): Promise<RunEvent[]>;
+  // Starts a run and follows it from its first event.
+  startAndFollow(
+    input: { query: string; thread_id?: string },
+    onEvent?: (e: RunEvent, started: Started) => boolean | void,
+  ): Promise<{ started: Started; events: RunEvent[] }>;
+  cancel(runId: string): Promise<{ cancelled: boolean; status: string }>;
+  status(runId: string): Promise<{ status: string; result?: string; error?: string }>;
+  events(runId: string, after?: number): Promise<RunEvent[]>;
+  history(threadId: string): Promise<{ role: string; content: string; run_id: string | null }[]>;
+  createThread(title: string): Promise<{ id: string; title: string }>;
+  listThreads(): Promise<{ id: string; title: string }[]>;
+  close(): Promise<void>;
+}
+
+export async function openChannel(name: 'rest' | 'ws', app: TestApp, userId: string): Promise<Channel> {
+  const token = await app.token(userId);
+  return name === 'rest' ? new RestChannel(app, token) : new WsChannel(await WsClient.connect(app.ws, { token }));
+}
+
+class RestChannel implements Channel {
+  readonly name = 'rest';
+  private readonly api: RestClient;
+
+  constructor(
+    private readonly app: TestApp,
+    private readonly token: string,
+  ) {
+    this.api = new RestClient(app.http, token);
+  }
+
+  async start(input: { query: string; id?: string; thread_id?: string }): Promise<Started> {
+    return ok(await this.api.post('/api/agent/run_agent', input), 202);
+  }
+
+  async sendMessage(threadId: string, message: string): Promise<Started> {
+    return ok(await this.api.post(`/api/threads/${threadId}/messages`, { message }), 202);
+  }
+
+  async follow(runId: string, after = 0, onEvent?: (e: RunEvent) => boolean | void) {
+    const url = `${this.app.http}/api/agent/${runId}/stream${after ? `?after=${after}` : ''}`;
+    try {
+      return (await readSse(url, { token: this.token, onEvent })).events;
+    } catch (err) {
+      // The stream refused to start: read the same URL's error body as a client would.
+      const res = await this.api.get(`/api/agent/${runId}/stream`);
+      throw toChannelError(res.status, res.body, err);
+    }
+  }
+
+  async startAndFollow(
+    input: { query: string; thread_id?: string },
+    onEvent?: (e: RunEvent, started: Started) => boolean | void,
+  ) {
+    let started: Started | undefined;
+    const result = await readSse(`${this.app.http}/api/agent/stream`, {
+      token: this.token,
+      method: 'POST',
+      body: input,
+      onEvent: (e) => {
+        started ??= { run_id: e.run_id, thread_id: e.thread_id, replayed: false };
+        return onEvent?.(e, started);
+      },
+    });
+    return { started: started!, events: result.events };
+  }
+
+  async cancel(runId: string) {
+    return ok(await this.api.post(`/api/agent/${runId}/cancel`), 200);
+  }
+
+  async status(runId: string) {
+    return ok(await this.api.get(`/api/agent/${runId}/status`), 200);
+  }
+
+  async events(runId: string, after = 0) {
+    return ok(await this.api.get(`/api/agent/${runId}/events?after=${after}`), 200);
+  }
+
+  async history(threadId: string) {
+    return (await ok<any>(await this.api.get(`/api/threads/${threadId}/messages?limit=100`), 200)).items;
+  }
+
+  async createThread(title: string) {
+    return ok(await this.api.post('/api/threads', { title }), 201);
+  }
+
+  async listThreads() {
+    return (await ok<any>(await this.api.get('/api/threads?limit=100'), 200)).items;
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class WsChannel implements Channel {
+  readonly name = 'ws';
+
+  constructor(readonly client: WsClient) {}
+
+  async start(input: { query: string; id?: string; thread_id?: string }): Promise<Started> {
+    return ack(await this.client.request('start_agent', input));
+  }
+
+  async sendMessage(threadId: string, message: string): Promise<Started> {
+    return ack(await this.client.request('user_message', { thread_id: threadId, message }));
+  }
+
+  async follow(runId: string, after = 0, onEvent?: (e: RunEvent) => boolean | void) {
+    await this.client.request('unsubscribe', { run_id: runId });
+    const from = this.client.frames.length;
+    ack(await this.client.request('subscribe', { run_id: runId, after }));
+    return this.collect(runId, from, onEvent);
+  }
+
+  async startAndFollow(
+    input: { query: string; thread_id?: string },
+    onEvent?: (e: RunEvent, started: Started) => boolean | void,
+  ) {
+    const from = this.client.frames.length;
+    const started = ack<Started>(await this.client.request('start_agent', input));
+    const events = await this.collect(started.run_id, from, (e) => onEvent?.(e, started));
+    return { started, events };
+  }
+
+  async cancel(runId: string) {
+    return ack(await this.client.request('stop_agent', { run_id: runId }));
+  }
+
+  async status(runId: string) {
+    return ack(await this.client.request('get_run_status', { run_id: runId }));
+  }
+
+  async events(runId: string, after = 0) {
+    return ack(await this.client.request('get_run_events', { run_id: runId, after }));
+  }
+
+  async history(threadId: string) {
+    return ack<any>(await this.client.request('get_thread_history', { thread_id: threadId, limit: 100 })).items;
+  }
+
+  async createThread(title: string) {
+    return ack(await this.client.request('create_thread', { title }));
+  }
+
+  async listThreads() {
+    return ack<any>(await this.client.request('list_threads', { limit: 100 })).items;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  // The updates for a run that arrive after frame index `from`, up to the terminal event (or until
+  // onEvent says stop, after which the socket unsubscribes, like a client that goes away).
+  private collect(runId: string, from: number, onEvent?: (e: RunEvent) => boolean | void): Promise<RunEvent[]> {
+    return new Promise((resolve) => {
+      const events: RunEvent[] = [];
+      let index = from;
+      const scan = (): boolean => {
+        for (; index < this.client.frames.length; index++) {
+          const frame = this.client.frames[index];
+          if (frame.type !== 'agent_update' || frame.payload.run_id !== runId) continue;
+          events.push(frame.payload);
+          const terminal = ['agent_completed', 'agent_error', 'agent_cancelled'].includes(frame.payload.type);
+          if (onEvent?.(frame.payload) === true) {
+            index++;
+            void this.client.request('unsubscribe', { run_id: runId }).then(() => resolve(events));
+            return true;
+          }
+          if (terminal) {
+            resolve(events);
+            return true;
+          }
+        }
+        return false;
+      };
+      if (scan()) return;
+      void this.client.waitFor(() => scan());
+    });
+  }
+}
+
+async function ok<T = any>(res: { status: number; body: any }, expected: number): Promise<T> {
+  if (res.status !== expected) throw toChannelError(res.status, res.body);
+  return res.body as T;
+}
+
+function ack<T = any>(frame: { type: string; payload?: any }): T {
+  if (frame.type === 'error') {
+    throw new ChannelError(frame.payload.code, (frame.payload.errors ?? []).map((e: any) => e.field));
+  }
+  return frame.payload as T;
+}
+
+function toChannelError(status: number, body: any, cause?: unknown): ChannelError {
+  if (!body?.code) return new ChannelError(`http_${status}`, [], status);
+  const error = new ChannelError(body.code, (body.errors ?? []).map((e: any) => e.field), status);
+  error.cause = cause;
+  return error;
+}
