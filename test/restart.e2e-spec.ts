@@ -1,0 +1,40 @@
+import { RestClient } from './support/rest-client';
+import { readSse } from './support/sse-client';
+import { createDatabase, dropDatabase, startTestApp } from './support/test-app';
+
+// A run is stored, not held in memory: when the app stops mid-run, the next start continues it
+// from its checkpoint, and a client resumes its stream where it left off.
+describe('a run survives a restart of the app', () => {
+  it('continues after the restart and the stream resumes with no gap', async () => {
+    const databaseUrl = await createDatabase();
+    const first = await startTestApp({ databaseUrl });
+    const token = await first.token('ruth');
+    const started = await new RestClient(first.http, token).post('/api/agent/run_agent', {
+      query: 'wait 1 seconds',
+    });
+    const runId = started.body.run_id;
+    const before = await readSse(`${first.http}/api/agent/${runId}/stream`, {
+      token,
+      onEvent: (e) => e.type === 'tool_executing',
+    });
+    await first.stop();
+
+    const second = await startTestApp({ databaseUrl });
+    try {
+      const lastSeen = before.events[before.events.length - 1].seq;
+      const after = await readSse(`${second.http}/api/agent/${runId}/stream`, {
+        token,
+        lastEventId: String(lastSeen),
+      });
+      expect(after.events[0].seq).toBe(lastSeen + 1);
+      expect(after.events[after.events.length - 1].type).toBe('agent_completed');
+      const all = (await new RestClient(second.http, token).get(`/api/agent/${runId}/events`)).body;
+      expect([...before.events, ...after.events]).toEqual(all);
+      const status = await new RestClient(second.http, token).get(`/api/agent/${runId}/status`);
+      expect(status.body).toMatchObject({ status: 'complete', result: 'I waited 1 seconds.' });
+    } finally {
+      await second.stop();
+      await dropDatabase(databaseUrl);
+    }
+  });
+});
