@@ -28,7 +28,10 @@ describe('two users acting at once over both channels', () => {
         Array.from({ length: PER_CHANNEL }, async (_, i) => {
           const n = (u + 1) * 100 + i;
           const thread = await channel.createThread(`${user}-${channel.name}-${i}`);
-          const { started, events } = await channel.startAndFollow({ query: `What is ${n} + 1?`, thread_id: thread.id });
+          const { started, events } = await channel.startAndFollow({
+            query: `What is ${n} + 1?`,
+            thread_id: thread.id,
+          });
           return { user, thread, started, events, n };
         }),
       ),
@@ -46,13 +49,18 @@ describe('two users acting at once over both channels', () => {
       for (const r of mine) {
         expect(r.events[r.events.length - 1].data.answer).toBe(`${r.n} + 1 = ${r.n + 1}.`);
         const history = await ws.history(r.thread.id);
-        expect(history.map((m) => m.content)).toEqual([`What is ${r.n} + 1?`, `${r.n} + 1 = ${r.n + 1}.`]);
+        expect(history.map((m) => m.content)).toEqual([
+          `What is ${r.n} + 1?`,
+          `${r.n} + 1 = ${r.n + 1}.`,
+        ]);
       }
       // And the other user's ids are invisible on both channels.
       const theirs = results.filter((r) => r.user !== user);
       for (const r of theirs.slice(0, 3)) {
         for (const channel of [rest, ws]) {
-          await expect(channel.status(r.started.run_id)).rejects.toMatchObject({ code: 'not_found' });
+          await expect(channel.status(r.started.run_id)).rejects.toMatchObject({
+            code: 'not_found',
+          });
           await expect(channel.history(r.thread.id)).rejects.toMatchObject({ code: 'not_found' });
         }
       }

@@ -5,7 +5,8 @@ import { startTestApp, TestApp } from './support/test-app';
 const CHANNELS = ['rest', 'ws'] as const;
 const types = (events: RunEvent[]) => events.map((e) => e.type);
 const seqs = (events: RunEvent[]) => events.map((e) => e.seq);
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 // Each scenario runs over REST and over WebSocket; its outcome is recorded per channel, and the
 // last block checks that both channels produced the same thing.
@@ -35,12 +36,18 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
     it('starts a run and follows it to the end, with contiguous seqs and the stored result', async () => {
       const { started, events } = await alice.startAndFollow({ query: 'What is 17 * 23?' });
       expect(seqs(events)).toEqual(range(1, events.length));
-      expect(events.every((e) => e.run_id === started.run_id && e.thread_id === started.thread_id)).toBe(true);
+      expect(
+        events.every((e) => e.run_id === started.run_id && e.thread_id === started.thread_id),
+      ).toBe(true);
       const completed = events[events.length - 1];
       expect(completed.type).toBe('agent_completed');
       expect(completed.data.answer).toContain('391');
       const tool = events.find((e) => e.type === 'tool_completed')!;
-      expect(tool.data).toMatchObject({ tool: 'calculator', result: { value: 391 }, is_error: false });
+      expect(tool.data).toMatchObject({
+        tool: 'calculator',
+        result: { value: 391 },
+        is_error: false,
+      });
 
       const status = await alice.status(started.run_id);
       expect(status).toMatchObject({ status: 'complete', result: completed.data.answer });
@@ -58,21 +65,35 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
 
     it('cancels a running run: agent_cancelled is the last event and the status says cancelled', async () => {
       let cancelled: Promise<{ cancelled: boolean }> | undefined;
-      const { started, events } = await alice.startAndFollow({ query: 'wait 30 seconds' }, (e, run) => {
-        if (e.type === 'tool_executing') cancelled = alice.cancel(run.run_id);
-      });
+      const { started, events } = await alice.startAndFollow(
+        { query: 'wait 30 seconds' },
+        (e, run) => {
+          if (e.type === 'tool_executing') cancelled = alice.cancel(run.run_id);
+        },
+      );
       expect(await cancelled).toMatchObject({ cancelled: true, status: 'cancelled' });
-      expect(types(events)).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'agent_cancelled']);
+      expect(types(events)).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'tool_executing',
+        'agent_cancelled',
+      ]);
       expect(await alice.events(started.run_id)).toEqual(events); // nothing was written after it
       expect(await alice.status(started.run_id)).toMatchObject({ status: 'cancelled' });
       // Cancelling again changes nothing and says so.
-      expect(await alice.cancel(started.run_id)).toMatchObject({ cancelled: false, status: 'cancelled' });
+      expect(await alice.cancel(started.run_id)).toMatchObject({
+        cancelled: false,
+        status: 'cancelled',
+      });
       outcomes[name].cancelled = types(events);
     });
 
     it('cancelling a finished run leaves it complete', async () => {
       const { started } = await alice.startAndFollow({ query: 'What is 1 + 1?' });
-      expect(await alice.cancel(started.run_id)).toMatchObject({ cancelled: false, status: 'complete' });
+      expect(await alice.cancel(started.run_id)).toMatchObject({
+        cancelled: false,
+        status: 'complete',
+      });
       expect(await alice.status(started.run_id)).toMatchObject({ status: 'complete' });
     });
 
@@ -97,7 +118,11 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
       const id = `retry-${name}`;
       const first = await alice.start({ query: 'What is 3 + 4?', id });
       const again = await alice.start({ query: 'What is 3 + 4?', id });
-      expect(again).toMatchObject({ run_id: first.run_id, thread_id: first.thread_id, replayed: true });
+      expect(again).toMatchObject({
+        run_id: first.run_id,
+        thread_id: first.thread_id,
+        replayed: true,
+      });
       await expect(alice.start({ query: 'Something else', id })).rejects.toMatchObject({
         code: 'idempotency_conflict',
       });
@@ -112,7 +137,9 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
         code: 'validation_failed',
         fields: ['bogus'],
       });
-      await expect(alice.start({ query: 42 } as never)).rejects.toMatchObject({ fields: ['query'] });
+      await expect(alice.start({ query: 42 } as never)).rejects.toMatchObject({
+        fields: ['query'],
+      });
       const { events } = await alice.startAndFollow({ query: 'What is 5 - 8?' });
       expect(events[events.length - 1].data.answer).toContain('-3');
       outcomes[name].badInput = 'validation_failed';
@@ -129,7 +156,9 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
       }
       for (const threadId of [started.thread_id, missing]) {
         await expect(mallory.history(threadId)).rejects.toMatchObject({ code: 'not_found' });
-        await expect(mallory.sendMessage(threadId, 'hi')).rejects.toMatchObject({ code: 'not_found' });
+        await expect(mallory.sendMessage(threadId, 'hi')).rejects.toMatchObject({
+          code: 'not_found',
+        });
         await expect(mallory.start({ query: 'hi', thread_id: threadId })).rejects.toMatchObject({
           code: 'not_found',
         });

@@ -26,7 +26,10 @@ describe('REST channel', () => {
   describe('auth', () => {
     it.each([
       ['no token', undefined],
-      ['a token signed with another secret', 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.bm90LXRoZS1yaWdodC1zaWduYXR1cmU'],
+      [
+        'a token signed with another secret',
+        'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ4In0.bm90LXRoZS1yaWdodC1zaWduYXR1cmU',
+      ],
       ['garbage', 'not-a-jwt'],
     ])('refuses %s with 401', async (_label, token) => {
       const res = await new RestClient(app.http, token).get('/api/threads');
@@ -56,14 +59,18 @@ describe('REST channel', () => {
         result: '12 / 4 = 3.',
       });
       expect(status.body.error).toBeUndefined();
-      expect(Date.parse(status.body.updated_at)).toBeGreaterThanOrEqual(Date.parse(status.body.created_at));
+      expect(Date.parse(status.body.updated_at)).toBeGreaterThanOrEqual(
+        Date.parse(status.body.created_at),
+      );
     });
 
     it('answers with the clock tool for the time', async () => {
       const { events } = await runToEnd('What time is it in Europe/Paris?');
       const tool = events.find((e) => e.type === 'tool_completed')!;
       expect(tool.data).toMatchObject({ tool: 'clock', arguments: { timezone: 'Europe/Paris' } });
-      expect(events[events.length - 1].data.answer).toContain((tool.data.result as { iso: string }).iso);
+      expect(events[events.length - 1].data.answer).toContain(
+        (tool.data.result as { iso: string }).iso,
+      );
     });
 
     it('lists events after N', async () => {
@@ -83,14 +90,19 @@ describe('REST channel', () => {
       expect(second.status).toBe(409);
       expect(second.body.code).toBe('thread_busy');
       await api.post(`/api/agent/${first.body.run_id}/cancel`);
-      const third = await api.post(`/api/threads/${first.body.thread_id}/messages`, { message: 'What is 1 + 1?' });
+      const third = await api.post(`/api/threads/${first.body.thread_id}/messages`, {
+        message: 'What is 1 + 1?',
+      });
       expect(third.status).toBe(202);
     });
 
     it('answers a failing tool with an error result and still completes', async () => {
       const { events } = await runToEnd('What is 1 / 0?');
       const tool = events.find((e) => e.type === 'tool_completed')!;
-      expect(tool.data).toMatchObject({ is_error: true, result: { error: expect.stringContaining('division by zero') } });
+      expect(tool.data).toMatchObject({
+        is_error: true,
+        result: { error: expect.stringContaining('division by zero') },
+      });
       expect(events[events.length - 1].type).toBe('agent_completed');
     });
   });
@@ -128,7 +140,8 @@ describe('REST channel', () => {
       });
       const reader = res.body!.getReader();
       let text = '';
-      while (!text.includes(': keep-alive')) text += new TextDecoder().decode((await reader.read()).value);
+      while (!text.includes(': keep-alive'))
+        text += new TextDecoder().decode((await reader.read()).value);
       controller.abort();
       expect(text).toContain(': keep-alive\n\n');
       await api.post(`/api/agent/${started.body.run_id}/cancel`);
@@ -157,7 +170,10 @@ describe('REST channel', () => {
       const next = await owner.get('/api/threads?limit=2&offset=2');
       expect(next.body.items.map((t: { title: string }) => t.title)).toEqual(['first']);
 
-      const patched = await owner.patch(`/api/threads/${created[0].id}`, { title: 'renamed', metadata: { a: 1 } });
+      const patched = await owner.patch(`/api/threads/${created[0].id}`, {
+        title: 'renamed',
+        metadata: { a: 1 },
+      });
       expect(patched.body).toMatchObject({ title: 'renamed', metadata: { a: 1 } });
 
       expect((await owner.delete(`/api/threads/${created[0].id}`)).status).toBe(204);
@@ -174,7 +190,9 @@ describe('REST channel', () => {
 
     it('paginates messages oldest first and lists runs newest first', async () => {
       const { started } = await runToEnd('What is 1 + 1?');
-      const second = await api.post(`/api/threads/${started.thread_id}/messages`, { message: 'What is 2 + 2?' });
+      const second = await api.post(`/api/threads/${started.thread_id}/messages`, {
+        message: 'What is 2 + 2?',
+      });
       await readSse(`${app.http}/api/agent/${second.body.run_id}/stream`, { token: api.token! });
       const messages = await api.get(`/api/threads/${started.thread_id}/messages?limit=3`);
       expect(messages.body.total).toBe(4);
@@ -184,7 +202,10 @@ describe('REST channel', () => {
         'What is 2 + 2?',
       ]);
       const runs = await api.get(`/api/threads/${started.thread_id}/runs`);
-      expect(runs.body.items.map((r: { run_id: string }) => r.run_id)).toEqual([second.body.run_id, started.run_id]);
+      expect(runs.body.items.map((r: { run_id: string }) => r.run_id)).toEqual([
+        second.body.run_id,
+        started.run_id,
+      ]);
     });
   });
 
@@ -221,7 +242,10 @@ describe('REST channel', () => {
     it('answers unknown routes and ids with 404', async () => {
       expect((await api.get('/api/nothing-here')).status).toBe(404);
       expect((await api.get('/api/threads/not-a-uuid')).status).toBe(404);
-      expect((await api.patch('/api/threads/00000000-0000-4000-8000-000000000000', { title: 'x' })).status).toBe(404);
+      expect(
+        (await api.patch('/api/threads/00000000-0000-4000-8000-000000000000', { title: 'x' }))
+          .status,
+      ).toBe(404);
     });
   });
 

@@ -66,7 +66,10 @@ describe('WebSocket channel', () => {
     it('a bad payload names the field and echoes the request id', async () => {
       const error = await ws.request('start_agent', { query: '', extra: 1 });
       expect(error).toMatchObject({ type: 'error', payload: { code: 'validation_failed' } });
-      expect(error.payload.errors.map((e: { field: string }) => e.field).sort()).toEqual(['extra', 'query']);
+      expect(error.payload.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+        'extra',
+        'query',
+      ]);
       const notObject = await ws.request('subscribe', 'run-1');
       expect(notObject.payload.errors[0].field).toBe('payload');
     });
@@ -84,14 +87,18 @@ describe('WebSocket channel', () => {
       const ack = await ws.request('start_agent', { query: 'What is 7 + 5?' });
       const ackIndex = ws.frames.indexOf(ack);
       const events = await ws.terminal(ack.payload.run_id);
-      const firstUpdate = ws.frames.findIndex((f) => f.type === 'agent_update' && f.payload.run_id === ack.payload.run_id);
+      const firstUpdate = ws.frames.findIndex(
+        (f) => f.type === 'agent_update' && f.payload.run_id === ack.payload.run_id,
+      );
       expect(firstUpdate).toBeGreaterThan(ackIndex);
       expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     });
 
     it('subscribe with after gets the missed events, then live ones, with no gap or duplicate', async () => {
       const rest = new RestClient(app.http, token);
-      const started = await rest.post('/api/agent/run_agent', { query: 'wait 300 ms then what is 6 / 3?' });
+      const started = await rest.post('/api/agent/run_agent', {
+        query: 'wait 300 ms then what is 6 / 3?',
+      });
       const runId = started.body.run_id;
       // Another client has seen events up to 2; this socket picks up from there.
       const watcher = await WsClient.connect(app.ws, { token });
@@ -111,7 +118,9 @@ describe('WebSocket channel', () => {
       expect(overWs).toEqual((await rest.get(`/api/agent/${viaRest.body.run_id}/events`)).body);
 
       const viaWs = await ws.request('start_agent', { query: 'What is 12 * 12?' });
-      const overSse = await readSse(`${app.http}/api/agent/${viaWs.payload.run_id}/stream`, { token });
+      const overSse = await readSse(`${app.http}/api/agent/${viaWs.payload.run_id}/stream`, {
+        token,
+      });
       expect(overSse.events).toEqual(await ws.terminal(viaWs.payload.run_id));
     });
 
@@ -120,7 +129,10 @@ describe('WebSocket channel', () => {
       const ack = await client.request('start_agent', { query: 'wait 30 seconds' });
       const runId = ack.payload.run_id;
       await client.waitFor((f) => f.type === 'agent_update' && f.payload.type === 'tool_executing');
-      expect((await client.request('unsubscribe', { run_id: runId })).payload).toEqual({ run_id: runId, unsubscribed: true });
+      expect((await client.request('unsubscribe', { run_id: runId })).payload).toEqual({
+        run_id: runId,
+        unsubscribed: true,
+      });
       const seen = client.updates(runId).length;
       const stop = await client.request('stop_agent', { run_id: runId });
       expect(stop.payload).toMatchObject({ cancelled: true });
@@ -133,13 +145,26 @@ describe('WebSocket channel', () => {
     it('manages threads over the socket like REST does', async () => {
       const created = await ws.request('create_thread', { title: 'over ws', metadata: { k: 'v' } });
       const id = created.payload.id;
-      expect((await ws.request('update_thread', { thread_id: id, title: 'renamed' })).payload.title).toBe('renamed');
-      expect((await ws.request('get_thread', { thread_id: id })).payload).toMatchObject({ title: 'renamed', metadata: { k: 'v' } });
-      const started = await ws.request('user_message', { thread_id: id, message: 'What is 2 * 21?' });
+      expect(
+        (await ws.request('update_thread', { thread_id: id, title: 'renamed' })).payload.title,
+      ).toBe('renamed');
+      expect((await ws.request('get_thread', { thread_id: id })).payload).toMatchObject({
+        title: 'renamed',
+        metadata: { k: 'v' },
+      });
+      const started = await ws.request('user_message', {
+        thread_id: id,
+        message: 'What is 2 * 21?',
+      });
       await ws.terminal(started.payload.run_id);
       const runs = await ws.request('get_thread_runs', { thread_id: id });
-      expect(runs.payload.items).toEqual([expect.objectContaining({ run_id: started.payload.run_id, result: '2 * 21 = 42.' })]);
-      expect((await ws.request('delete_thread', { thread_id: id })).payload).toEqual({ thread_id: id, deleted: true });
+      expect(runs.payload.items).toEqual([
+        expect.objectContaining({ run_id: started.payload.run_id, result: '2 * 21 = 42.' }),
+      ]);
+      expect((await ws.request('delete_thread', { thread_id: id })).payload).toEqual({
+        thread_id: id,
+        deleted: true,
+      });
       expect((await ws.request('get_thread', { thread_id: id })).payload.code).toBe('not_found');
     });
 

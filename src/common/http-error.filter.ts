@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { toErrorPayload } from './error-response';
+import { requestIdOf } from './request-id';
 
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -10,7 +11,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const { status, payload } = toErrorPayload(exception, String(req.id ?? ''));
+    const { status, payload } = toErrorPayload(exception, requestIdOf(req));
     // An SSE stream that already started can only be ended, not given a status.
     if (res.headersSent) {
       res.end();

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Scope, UnauthorizedException } from '@nestjs/common';
 import { REQUEST } from '@nestjs/core';
+import { requestIdOf } from '../common/request-id';
 
 export interface AuthenticatedUser {
   id: string;
@@ -27,6 +28,6 @@ export class UserContext {
   }
 
   get requestId(): string {
-    return this.carrier.id === undefined ? '' : String(this.carrier.id);
+    return requestIdOf(this.carrier);
   }
 }

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { Observable } from 'rxjs';
 import { DomainError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
+import { requestIdOf } from '../common/request-id';
 import { EnvironmentVariables } from '../config/env.validation';
 import { RunEvent } from '../runs/run-event';
 
@@ -38,7 +39,7 @@ export class SseWriter {
       },
       complete: end,
       error: (err: unknown) => {
-        const { payload } = toErrorPayload(err, String(req.id ?? ''));
+        const { payload } = toErrorPayload(err, requestIdOf(req));
         res.write(`event: error\ndata: ${JSON.stringify(payload)}\n\n`);
         end();
       },

@@ -153,7 +153,6 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
       ]),
     };
   }
-  const id = requestId as string | number | undefined;
   const problems: FieldError[] = Object.keys(rest).map((field) => ({
     field,
     messages: [`property ${field} should not exist`],
@@ -161,13 +160,18 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
   if (typeof type !== 'string' || type.length === 0) {
     problems.unshift({ field: 'type', messages: ['type must be a non-empty string'] });
   }
-  if (problems.length > 0) return { error: DomainError.validation(problems), requestId: id };
-  return { frame: { type: type as string, payload, request_id: id } };
+  if (problems.length > 0 || typeof type !== 'string') {
+    return { error: DomainError.validation(problems), requestId };
+  }
+  return { frame: { type, payload, request_id: requestId } };
 }
 
 function noPayload(payload: unknown): object {
   const fields = payload && typeof payload === 'object' ? Object.keys(payload) : [];
-  if (fields.length > 0 || (payload !== undefined && payload !== null && typeof payload !== 'object')) {
+  if (
+    fields.length > 0 ||
+    (payload !== undefined && payload !== null && typeof payload !== 'object')
+  ) {
     throw DomainError.validation(
       (fields.length ? fields : ['payload']).map((field) => ({
         field,

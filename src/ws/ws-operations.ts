@@ -35,13 +35,13 @@ interface Operation<P extends object> {
   run(payload: P, ctx: OperationContext): Promise<Reply>;
 }
 
-const ack = async (payload: Promise<unknown> | unknown): Promise<Reply> => ({
+const ack = async (payload: unknown): Promise<Reply> => ({
   type: 'ack',
   payload: await payload,
 });
 
-const op = <P extends object>(operation: Operation<P>): Operation<object> =>
-  operation as unknown as Operation<object>;
+// Erases the payload type for the table; the gateway validates the payload with `dto` first.
+const op = <P extends object>(operation: Operation<P>): Operation<object> => operation;
 
 const handler = (ctx: OperationContext) => ctx.resolve(MessageHandlerService);
 const threads = (ctx: OperationContext) => ctx.resolve(ThreadService);

@@ -28,7 +28,11 @@ export interface Channel {
   start(input: { query: string; id?: string; thread_id?: string }): Promise<Started>;
   sendMessage(threadId: string, message: string): Promise<Started>;
   // Follows a run from `after` until its terminal event, or until onEvent returns true.
-  follow(runId: string, after?: number, onEvent?: (e: RunEvent) => boolean | void): Promise<RunEvent[]>;
+  follow(
+    runId: string,
+    after?: number,
+    onEvent?: (e: RunEvent) => boolean | void,
+  ): Promise<RunEvent[]>;
   // Starts a run and follows it from its first event.
   startAndFollow(
     input: { query: string; thread_id?: string },
@@ -43,9 +47,15 @@ export interface Channel {
   close(): Promise<void>;
 }
 
-export async function openChannel(name: 'rest' | 'ws', app: TestApp, userId: string): Promise<Channel> {
+export async function openChannel(
+  name: 'rest' | 'ws',
+  app: TestApp,
+  userId: string,
+): Promise<Channel> {
   const token = await app.token(userId);
-  return name === 'rest' ? new RestChannel(app, token) : new WsChannel(await WsClient.connect(app.ws, { token }));
+  return name === 'rest'
+    ? new RestChannel(app, token)
+    : new WsChannel(await WsClient.connect(app.ws, { token }));
 }
 
 class RestChannel implements Channel {
@@ -108,7 +118,8 @@ class RestChannel implements Channel {
   }
 
   async history(threadId: string) {
-    return (await ok<any>(await this.api.get(`/api/threads/${threadId}/messages?limit=100`), 200)).items;
+    return (await ok<any>(await this.api.get(`/api/threads/${threadId}/messages?limit=100`), 200))
+      .items;
   }
 
   async createThread(title: string) {
@@ -167,7 +178,9 @@ class WsChannel implements Channel {
   }
 
   async history(threadId: string) {
-    return ack<any>(await this.client.request('get_thread_history', { thread_id: threadId, limit: 100 })).items;
+    return ack<any>(
+      await this.client.request('get_thread_history', { thread_id: threadId, limit: 100 }),
+    ).items;
   }
 
   async createThread(title: string) {
@@ -184,7 +197,11 @@ class WsChannel implements Channel {
 
   // The updates for a run that arrive after frame index `from`, up to the terminal event (or until
   // onEvent says stop, after which the socket unsubscribes, like a client that goes away).
-  private collect(runId: string, from: number, onEvent?: (e: RunEvent) => boolean | void): Promise<RunEvent[]> {
+  private collect(
+    runId: string,
+    from: number,
+    onEvent?: (e: RunEvent) => boolean | void,
+  ): Promise<RunEvent[]> {
     return new Promise((resolve) => {
       const events: RunEvent[] = [];
       let index = from;
@@ -193,7 +210,9 @@ class WsChannel implements Channel {
           const frame = this.client.frames[index];
           if (frame.type !== 'agent_update' || frame.payload.run_id !== runId) continue;
           events.push(frame.payload);
-          const terminal = ['agent_completed', 'agent_error', 'agent_cancelled'].includes(frame.payload.type);
+          const terminal = ['agent_completed', 'agent_error', 'agent_cancelled'].includes(
+            frame.payload.type,
+          );
           if (onEvent?.(frame.payload) === true) {
             index++;
             void this.client.request('unsubscribe', { run_id: runId }).then(() => resolve(events));
@@ -212,21 +231,28 @@ class WsChannel implements Channel {
   }
 }
 
-async function ok<T = any>(res: { status: number; body: any }, expected: number): Promise<T> {
+function ok<T = any>(res: { status: number; body: any }, expected: number): T {
   if (res.status !== expected) throw toChannelError(res.status, res.body);
   return res.body as T;
 }
 
 function ack<T = any>(frame: { type: string; payload?: any }): T {
   if (frame.type === 'error') {
-    throw new ChannelError(frame.payload.code, (frame.payload.errors ?? []).map((e: any) => e.field));
+    throw new ChannelError(
+      frame.payload.code,
+      (frame.payload.errors ?? []).map((e: any) => e.field),
+    );
   }
   return frame.payload as T;
 }
 
 function toChannelError(status: number, body: any, cause?: unknown): ChannelError {
   if (!body?.code) return new ChannelError(`http_${status}`, [], status);
-  const error = new ChannelError(body.code, (body.errors ?? []).map((e: any) => e.field), status);
+  const error = new ChannelError(
+    body.code,
+    (body.errors ?? []).map((e: any) => e.field),
+    status,
+  );
   error.cause = cause;
   return error;
 }

@@ -27,7 +27,12 @@ export class RestClient {
     return this.request<T>('DELETE', path);
   }
 
-  async raw(method: string, path: string, body: string, contentType = 'application/json') {
+  async raw(
+    method: string,
+    path: string,
+    body: string,
+    contentType = 'application/json',
+  ): Promise<HttpResult> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { ...this.auth(), 'content-type': contentType },

@@ -23,7 +23,8 @@ export interface TestApp {
 // A real app on a real port, with its own database, so test files run in parallel safely.
 export async function createDatabase(): Promise<string> {
   const admin = process.env.TEST_ADMIN_DATABASE_URL;
-  if (!admin) throw new Error('TEST_ADMIN_DATABASE_URL is not set: run through jest (global setup)');
+  if (!admin)
+    throw new Error('TEST_ADMIN_DATABASE_URL is not set: run through jest (global setup)');
   const name = `netra_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(admin);

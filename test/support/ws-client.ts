@@ -32,9 +32,13 @@ export class WsClient {
     );
   }
 
-  static connect(url: string, options: { token?: string; query?: boolean } = {}): Promise<WsClient> {
+  static connect(
+    url: string,
+    options: { token?: string; query?: boolean } = {},
+  ): Promise<WsClient> {
     const target = options.query && options.token ? `${url}?token=${options.token}` : url;
-    const headers = options.token && !options.query ? { authorization: `Bearer ${options.token}` } : {};
+    const headers =
+      options.token && !options.query ? { authorization: `Bearer ${options.token}` } : {};
     const socket = new WebSocket(target, { headers });
     const client = new WsClient(socket);
     return new Promise((resolve, reject) => {
@@ -70,7 +74,8 @@ export class WsClient {
 
   async terminal(runId: string): Promise<RunEvent[]> {
     await this.waitFor(
-      (f) => f.type === 'agent_update' && f.payload.run_id === runId && isTerminalEvent(f.payload.type),
+      (f) =>
+        f.type === 'agent_update' && f.payload.run_id === runId && isTerminalEvent(f.payload.type),
     );
     return this.updates(runId);
   }
