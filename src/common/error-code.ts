@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'unknown_type',
   'bad_frame',
   'rate_limited',
+  'unavailable',
   'internal',
 ] as const;
 
@@ -25,6 +26,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   thread_busy: 409,
   idempotency_conflict: 409,
   rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -33,6 +35,7 @@ export function codeForHttpStatus(status: number): ErrorCode {
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return 'not_found';
   if (status === 429) return 'rate_limited';
+  if (status === 503) return 'unavailable';
   if (status >= 400 && status < 500) return 'bad_request';
   return 'internal';
 }

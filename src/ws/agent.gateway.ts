@@ -1,6 +1,12 @@
-import { Logger } from '@nestjs/common';
+import { OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
-import { OnGatewayConnection, OnGatewayDisconnect, WebSocketGateway } from '@nestjs/websockets';
+import {
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  WebSocketGateway,
+} from '@nestjs/websockets';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { RawData, WebSocket } from 'ws';
@@ -8,6 +14,7 @@ import { bearerToken, TokenService } from '../auth/token.service';
 import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
 import { validatePayload } from '../common/validation';
+import { EnvironmentVariables } from '../config/env.validation';
 import { ContextCarrier } from '../context/user-context';
 import { WS_OPERATIONS } from './ws-operations';
 import { WsSession } from './ws-session';
@@ -15,6 +22,7 @@ import { WsSession } from './ws-session';
 export const WS_PATH = '/ws';
 const MAX_FRAME_BYTES = 1024 * 1024;
 const UNAUTHORIZED_CLOSE = 4401;
+const GOING_AWAY_CLOSE = 1001;
 
 interface ClientFrame {
   type: string;
@@ -27,20 +35,54 @@ interface ClientFrame {
 // built the same way, as for an HTTP request.
 @WebSocketGateway({ path: WS_PATH, maxPayload: MAX_FRAME_BYTES })
 export class AgentGateway
-  implements OnGatewayConnection<WebSocket>, OnGatewayDisconnect<WebSocket>
+  implements
+    OnGatewayInit,
+    OnGatewayConnection<WebSocket>,
+    OnGatewayDisconnect<WebSocket>,
+    OnModuleDestroy
 {
-  private readonly logger = new Logger(AgentGateway.name);
-  private readonly sessions = new WeakMap<WebSocket, WsSession>();
+  private readonly sessions = new Map<WebSocket, WsSession>();
+  private readonly alive = new WeakSet<WebSocket>();
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(
     private readonly moduleRef: ModuleRef,
     private readonly tokens: TokenService,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
+
+  // Protocol-level pings find peers that vanished without a close (a closed laptop, a dropped NAT
+  // entry), so their subscriptions do not linger.
+  afterInit(): void {
+    this.heartbeat = setInterval(
+      () => {
+        for (const socket of this.sessions.keys()) {
+          if (!this.alive.has(socket)) {
+            socket.terminate();
+            continue;
+          }
+          this.alive.delete(socket);
+          socket.ping();
+        }
+      },
+      this.config.get('WS_HEARTBEAT_MS', { infer: true }),
+    );
+  }
+
+  // Clients are told to reconnect (here after a restart, or to another instance) rather than left
+  // with an abnormal close.
+  onModuleDestroy(): void {
+    clearInterval(this.heartbeat);
+    for (const socket of this.sessions.keys())
+      socket.close(GOING_AWAY_CLOSE, 'server shutting down');
+  }
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
     const user = this.tokens.verify(tokenOf(request));
     const session = new WsSession(socket, user);
     this.sessions.set(socket, session);
+    this.alive.add(socket);
+    socket.on('pong', () => this.alive.add(socket));
     user.catch((err: unknown) => {
       session.send({ type: 'error', payload: toErrorPayload(err, undefined).payload });
       socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');

@@ -34,12 +34,13 @@ export class WsClient {
 
   static connect(
     url: string,
-    options: { token?: string; query?: boolean } = {},
+    options: { token?: string; query?: boolean; autoPong?: boolean } = {},
   ): Promise<WsClient> {
     const target = options.query && options.token ? `${url}?token=${options.token}` : url;
     const headers =
       options.token && !options.query ? { authorization: `Bearer ${options.token}` } : {};
-    const socket = new WebSocket(target, { headers });
+    // autoPong: false plays a peer that vanished without closing.
+    const socket = new WebSocket(target, { headers, autoPong: options.autoPong ?? true });
     const client = new WsClient(socket);
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client));

@@ -104,6 +104,17 @@ describe('OfflineModel', () => {
       expect(calls).toEqual([{ id: 'call_1_1', name: 'wait', arguments: { seconds } }]);
     });
 
+    it.each([
+      ['What is 2 + 2.', '2 + 2'],
+      ['Hello. 2+2', '2+2'],
+      ['compute (17 + 3) * 2.', '(17 + 3) * 2'],
+      ['is .5 + 1 right?', '.5 + 1'],
+    ])('leaves sentence punctuation out of the expression: %s', async (query, expression) => {
+      const { calls } = await ask(query);
+
+      expect(calls).toEqual([{ id: 'call_1_1', name: 'calculator', arguments: { expression } }]);
+    });
+
     it('does not mistake the wait duration for arithmetic', async () => {
       const { calls } = await ask('wait 2 seconds, then what is 3 * 4');
 

@@ -63,14 +63,17 @@ function plan(query: string, available: Set<string>): Omit<ToolCall, 'id'>[] {
 
 // Runs of digits, operators and parentheses with at least two numbers and an operator between them.
 function arithmeticIn(query: string): string[] {
-  return (query.match(/[-+*/%^().\d\s]+/g) ?? [])
-    .map((s) =>
-      s
-        .trim()
-        .replace(/^[*/%^)]+|[-+*/%^(]+$/g, '')
-        .trim(),
-    )
-    .filter((s) => /\d\s*[-+*/%^]\s*[-+(]*\s*\.?\d/.test(s));
+  return (
+    (query.match(/[-+*/%^().\d\s]+/g) ?? [])
+      // Drop what cannot start or end an expression, such as a sentence's full stop: "2 + 2." -> "2 + 2".
+      .map((s) =>
+        s
+          .trim()
+          .replace(/^(?:[*/%^)\s]|\.(?!\d))+/, '')
+          .replace(/[-+*/%^(\s.]+$/, ''),
+      )
+      .filter((s) => /\d\s*[-+*/%^]\s*[-+(]*\s*\.?\d/.test(s))
+  );
 }
 
 function sentenceFor(message: ChatMessage): string {

@@ -6,6 +6,9 @@ describe('evaluateArithmetic', () => {
     ['10 - 4 / 2', 8],
     ['7 % 4 * 2', 6],
     ['2 * 3 ^ 2', 18],
+    ['-2 ^ 2', -4],
+    ['2 * -3 ^ 2', -18],
+    ['2 ^ -1', 0.5],
     ['10 - 3 - 2', 5],
     ['12 / 3 / 2', 2],
   ])('applies precedence and left associativity: %s = %d', (expression, expected) => {

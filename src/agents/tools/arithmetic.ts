@@ -13,22 +13,17 @@ export function evaluateArithmetic(expression: string): number {
     return value;
   };
   const term = (): number => {
-    let value = power();
+    let value = unary();
     for (;;) {
       const op = peek();
       if (op !== '*' && op !== '/' && op !== '%') return value;
       take();
-      const right = power();
+      const right = unary();
       if ((op === '/' || op === '%') && right === 0) throw new Error('division by zero');
       value = op === '*' ? value * right : op === '/' ? value / right : value % right;
     }
   };
-  const power = (): number => {
-    const base = unary();
-    if (peek() !== '^') return base;
-    take();
-    return base ** power(); // right-associative
-  };
+  // A sign binds looser than ^, as in mathematics: -2^2 = -(2^2), and 2^-1 is allowed.
   const unary = (): number => {
     if (peek() === '-') {
       take();
@@ -38,7 +33,13 @@ export function evaluateArithmetic(expression: string): number {
       take();
       return unary();
     }
-    return primary();
+    return power();
+  };
+  const power = (): number => {
+    const base = primary();
+    if (peek() !== '^') return base;
+    take();
+    return base ** unary(); // right-associative
   };
   const primary = (): number => {
     const token = take();

@@ -98,6 +98,18 @@ describe('ToolRegistry', () => {
     expect(outcome).toEqual({ result: { echoed: args }, isError: false });
   });
 
+  it.each(['constructor', 'toString', 'hasOwnProperty'])(
+    'treats an argument named %s as unknown, not as a declared parameter',
+    async (name) => {
+      const outcome = await registryWith(fakeTool()).execute(
+        call({ text: 'a', [name]: 1 }),
+        context(),
+      );
+
+      expect(outcome).toEqual({ result: { error: `unknown argument ${name}` }, isError: true });
+    },
+  );
+
   it('ignores unknown arguments when additional properties are allowed', async () => {
     const tool = fakeTool({ parameters: { ...SCHEMA, additionalProperties: undefined } });
 
@@ -111,6 +123,8 @@ describe('ToolRegistry', () => {
     ['a ToolInputError', new ToolInputError('bad input'), 'bad input'],
     ['a non-Error', 'plain string', 'plain string'],
   ])('turns %s thrown by the tool into an error result', async (_kind, thrown, error) => {
+    // A tool may reject with anything, not only an Error.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     const tool = fakeTool({ execute: () => Promise.reject(thrown) });
 
     const outcome = await registryWith(tool).execute(call({ text: 'a' }), context());

@@ -33,7 +33,9 @@ export class ToolRegistry {
     const problem = checkArguments(tool, call.arguments);
     if (problem) return { result: { error: problem }, isError: true };
     try {
-      return { result: await tool.execute(call.arguments, ctx), isError: false };
+      // Through a promise, so a tool that throws synchronously is handled like one that rejects.
+      const result = await Promise.resolve().then(() => tool.execute(call.arguments, ctx));
+      return { result, isError: false };
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       const message =
@@ -49,7 +51,8 @@ function checkArguments(tool: AgentTool, args: Record<string, unknown>): string 
     if (args[name] === undefined) return `argument ${name} is required`;
   }
   for (const [name, value] of Object.entries(args)) {
-    const spec = properties[name];
+    // Own properties only: an argument named "constructor" is not a declared parameter.
+    const spec = Object.hasOwn(properties, name) ? properties[name] : undefined;
     if (!spec) {
       if (additionalProperties === false) return `unknown argument ${name}`;
       continue;

@@ -32,10 +32,13 @@ describe('WaitTool', () => {
     });
   });
 
-  it.each([-1, MAX_WAIT_SECONDS + 1])('refuses %p seconds as bad input', async (seconds) => {
-    const result = wait(seconds);
+  it.each([-1, MAX_WAIT_SECONDS + 1, Number.NaN])(
+    'refuses %p seconds as bad input',
+    async (seconds) => {
+      const result = wait(seconds);
 
-    await expect(result).rejects.toBeInstanceOf(ToolInputError);
-    await expect(result).rejects.toThrow(`seconds must be between 0 and ${MAX_WAIT_SECONDS}`);
-  });
+      await expect(result).rejects.toBeInstanceOf(ToolInputError);
+      await expect(result).rejects.toThrow(`seconds must be between 0 and ${MAX_WAIT_SECONDS}`);
+    },
+  );
 });

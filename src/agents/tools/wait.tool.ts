@@ -23,7 +23,7 @@ export class WaitTool implements AgentTool {
     ctx: ToolContext,
   ): Promise<{ waited_seconds: number }> {
     const seconds = Number(args.seconds);
-    if (seconds < 0 || seconds > MAX_WAIT_SECONDS) {
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_WAIT_SECONDS) {
       throw new ToolInputError(`seconds must be between 0 and ${MAX_WAIT_SECONDS}`);
     }
     await delay(seconds * 1000, undefined, { signal: ctx.signal });

@@ -1,6 +1,7 @@
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
 import { createDatabase, dropDatabase, startTestApp } from './support/test-app';
+import { WsClient } from './support/ws-client';
 
 // A run is stored, not held in memory: when the app stops mid-run, the next start continues it
 // from its checkpoint, and a client resumes its stream where it left off.
@@ -36,5 +37,29 @@ describe('a run survives a restart of the app', () => {
       await second.stop();
       await dropDatabase(databaseUrl);
     }
+  });
+});
+
+describe('WebSocket connection lifecycle', () => {
+  it('drops a socket that stops answering pings, and keeps one that answers', async () => {
+    const app = await startTestApp({ env: { WS_HEARTBEAT_MS: '50' } });
+    try {
+      const token = await app.token('hana');
+      const silent = await WsClient.connect(app.ws, { token, autoPong: false });
+      const healthy = await WsClient.connect(app.ws, { token });
+      expect((await silent.closed).code).toBe(1006); // terminated, no close handshake
+      expect((await healthy.request('ping')).type).toBe('pong');
+      await healthy.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('closes sockets with 1001 (going away) when the app shuts down', async () => {
+    const app = await startTestApp();
+    const client = await WsClient.connect(app.ws, { token: await app.token('hana') });
+    expect((await client.request('ping')).type).toBe('pong');
+    await app.close();
+    expect(await client.closed).toEqual({ code: 1001, reason: 'server shutting down' });
   });
 });
