@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database';
+import { validateEnv } from './env.validation';
 
 export interface Runtime {
   embedded?: EmbeddedDatabase;
@@ -25,6 +26,9 @@ export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Prom
     env.JWT_SECRET = readOrCreateSecret(join(dataDir, 'jwt-secret'));
     generatedSecret = true;
   }
+
+  // Every other variable is checked before a database is started for nothing.
+  validateEnv({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'postgres://embedded' });
 
   let embedded: EmbeddedDatabase | undefined;
   if (!env.DATABASE_URL) {
