@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { RunInterrupt } from './src/approvals/run-interrupt.entity';
 import { InitialSchema1764090000000 } from './src/database/migrations/1764090000000-initial-schema';
+import { AgentsApprovalsUsage1764100000000 } from './src/database/migrations/1764100000000-agents-approvals-usage';
 import { RunEventRow } from './src/runs/run-event.entity';
 import { RunStateRow } from './src/runs/run-state.entity';
 import { Run } from './src/runs/run.entity';
@@ -13,8 +15,8 @@ export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOpt
   return {
     type: 'postgres',
     url,
-    entities: [Thread, Message, Run, RunEventRow, RunStateRow],
-    migrations: [InitialSchema1764090000000],
+    entities: [Thread, Message, Run, RunEventRow, RunStateRow, RunInterrupt],
+    migrations: [InitialSchema1764090000000, AgentsApprovalsUsage1764100000000],
     migrationsTableName: 'migrations',
     synchronize: false,
   };

@@ -12,6 +12,7 @@ import { validationPipeOptions } from './common/validation';
 import { EnvironmentVariables, validateEnv } from './config/env.validation';
 import { ContextModule } from './context/context.module';
 import { RestModule } from './rest/rest.module';
+import { ThreadSearchModule } from './thread-search/thread-search.module';
 import { WsModule } from './ws/ws.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
@@ -47,6 +48,7 @@ export class AppModule {
         AuthModule,
         RestModule,
         WsModule,
+        ThreadSearchModule,
       ],
       providers: [
         { provide: APP_PIPE, useValue: new ValidationPipe(validationPipeOptions) },

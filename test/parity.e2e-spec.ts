@@ -196,6 +196,7 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
         'tool_executing',
         'tool_completed',
         'agent_thinking',
+        'agent_response_chunk',
         'agent_completed',
       ],
       result: '17 * 23 = 391.',

@@ -1,7 +1,10 @@
-import { Module, OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ApprovalsModule } from '../approvals/approvals.module';
 import { RunsModule } from '../runs/runs.module';
 import { ThreadsModule } from '../threads/threads.module';
-import { CHAT_MODEL } from './llm/chat-model.port';
+import { AgentRegistry } from './agent.registry';
+import { ModelProvider } from './llm/model.provider';
 import { OfflineModel } from './llm/offline.model';
 import { SupervisorAgent } from './supervisor.agent';
 import { CalculatorTool } from './tools/calculator.tool';
@@ -9,27 +12,20 @@ import { ClockTool } from './tools/clock.tool';
 import { ToolRegistry } from './tools/tool.registry';
 import { WaitTool } from './tools/wait.tool';
 
+// The agents' runtime: models, the tool and agent registries, and the executor. Tools and agents
+// from other modules are found by their decorators; those modules need not import this one.
 @Module({
-  imports: [RunsModule, ThreadsModule],
+  imports: [DiscoveryModule, RunsModule, ThreadsModule, ApprovalsModule],
   providers: [
-    { provide: CHAT_MODEL, useClass: OfflineModel },
+    OfflineModel,
+    ModelProvider,
     ToolRegistry,
+    AgentRegistry,
     CalculatorTool,
     ClockTool,
     WaitTool,
     SupervisorAgent,
   ],
-  exports: [SupervisorAgent, ToolRegistry],
+  exports: [SupervisorAgent, ToolRegistry, AgentRegistry, ModelProvider],
 })
-export class AgentsModule implements OnModuleInit {
-  constructor(
-    private readonly registry: ToolRegistry,
-    private readonly calculator: CalculatorTool,
-    private readonly clock: ClockTool,
-    private readonly wait: WaitTool,
-  ) {}
-
-  onModuleInit(): void {
-    [this.calculator, this.clock, this.wait].forEach((tool) => this.registry.register(tool));
-  }
-}
+export class AgentsModule {}

@@ -14,6 +14,9 @@ import {
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
+export const LLM_PROVIDERS = ['offline', 'openai', 'anthropic', 'openai-compatible'] as const;
+export type LlmProvider = (typeof LLM_PROVIDERS)[number];
+
 export class EnvironmentVariables {
   @IsIn(NODE_ENVS)
   NODE_ENV: NodeEnv = 'development';
@@ -47,15 +50,62 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(10)
   WS_HEARTBEAT_MS = 30_000;
+
+  // The language model. `offline` is the built-in deterministic model for development and tests.
+  @IsIn(LLM_PROVIDERS)
+  LLM_PROVIDER: LlmProvider = 'offline';
+
+  @IsOptional()
+  @IsString()
+  LLM_MODEL?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\//, { message: 'LLM_BASE_URL must be an http(s) URL' })
+  LLM_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  LLM_API_KEY?: string;
+
+  // Other models of the same provider a request may ask for (`model`), comma-separated.
+  @IsOptional()
+  @IsString()
+  LLM_MODELS?: string;
+
+  // One model call, from request to the last streamed chunk.
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  LLM_TIMEOUT_MS = 120_000;
+
+  // Retries, with exponential backoff, of rate limits (429) and provider errors (5xx).
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  LLM_MAX_RETRIES = 2;
+}
+
+// What each provider needs, said in words a person can act on.
+function llmProblems(env: EnvironmentVariables): string[] {
+  const problems: string[] = [];
+  if (env.LLM_PROVIDER === 'offline') return problems;
+  if (!env.LLM_MODEL) problems.push(`LLM_MODEL is required when LLM_PROVIDER is ${env.LLM_PROVIDER}`);
+  if ((env.LLM_PROVIDER === 'openai' || env.LLM_PROVIDER === 'anthropic') && !env.LLM_API_KEY) {
+    problems.push(`LLM_API_KEY is required when LLM_PROVIDER is ${env.LLM_PROVIDER}`);
+  }
+  if (env.LLM_PROVIDER === 'openai-compatible' && !env.LLM_BASE_URL) {
+    problems.push('LLM_BASE_URL is required when LLM_PROVIDER is openai-compatible');
+  }
+  return problems;
 }
 
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
   const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
-  if (errors.length > 0) {
-    const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-    throw new Error(`Invalid configuration:\n  - ${lines.join('\n  - ')}`);
-  }
+  const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  if (errors.length === 0) lines.push(...llmProblems(env));
+  if (lines.length > 0) throw new Error(`Invalid configuration:\n  - ${lines.join('\n  - ')}`);
   if (env.NODE_ENV === 'production' && env.JWT_SECRET.length < 32) {
     throw new Error(
       'Invalid configuration:\n  - JWT_SECRET must be at least 32 characters in production',

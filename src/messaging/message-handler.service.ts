@@ -1,7 +1,13 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { Page, PaginationQueryDto } from '../common/pagination.dto';
+import { AgentRegistry } from '../agents/agent.registry';
+import { ModelProvider } from '../agents/llm/model.provider';
 import { SupervisorAgent } from '../agents/supervisor.agent';
+import { ApprovalService } from '../approvals/approval.service';
+import { ApprovalAnswerView, ApprovalView } from '../approvals/approval.views';
+import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
+import { DomainError, FieldError } from '../common/domain.error';
 import { AgentService } from '../runs/agent.service';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
 import { RunEvent } from '../runs/run-event';
@@ -21,16 +27,37 @@ export class MessageHandlerService {
     private readonly threads: ThreadService,
     private readonly threadStore: ThreadStore,
     private readonly supervisor: SupervisorAgent,
+    private readonly approvals: ApprovalService,
+    private readonly agentRegistry: AgentRegistry,
+    private readonly models: ModelProvider,
   ) {}
 
   async handleStartAgent(dto: StartAgentDto): Promise<RunStartedView> {
+    this.checkChoices(dto);
     const { run, created } = await this.agents.createRun({
       query: dto.query,
       threadId: dto.thread_id,
       clientRunId: dto.id,
+      agent: dto.agent,
+      model: dto.model,
     });
     if (created) this.supervisor.start(run);
     return { run_id: run.id, thread_id: run.threadId, status: 'started', replayed: !created };
+  }
+
+  // The first answer to a tool call waiting for approval resumes the run, here or after a restart.
+  async handleApproval(
+    runId: string,
+    interruptId: string,
+    dto: ApprovalDecisionDto,
+  ): Promise<ApprovalAnswerView> {
+    const { view, resume } = await this.approvals.answer(runId, interruptId, dto);
+    if (resume) this.supervisor.start(await this.agents.getRun(runId));
+    return view;
+  }
+
+  getApprovals(runId: string): Promise<ApprovalView[]> {
+    return this.approvals.list(runId);
   }
 
   // A user message in an existing thread starts a run on it.
@@ -60,6 +87,23 @@ export class MessageHandlerService {
 
   getThreadRuns(threadId: string, page: PaginationQueryDto): Promise<Page<RunStatusView>> {
     return this.agents.threadRuns(threadId, page);
+  }
+
+  private checkChoices(dto: StartAgentDto): void {
+    const errors: FieldError[] = [];
+    if (dto.agent !== undefined && !this.agentRegistry.get(dto.agent)) {
+      errors.push({
+        field: 'agent',
+        messages: [`agent must be one of: ${this.agentRegistry.names().join(', ')}`],
+      });
+    }
+    if (dto.model !== undefined && !this.models.isAllowed(dto.model)) {
+      errors.push({
+        field: 'model',
+        messages: [`model must be one of: ${this.models.allowedModels().join(', ')}`],
+      });
+    }
+    if (errors.length > 0) throw DomainError.validation(errors);
   }
 
   // Deleting a thread stops its run first: nothing keeps writing into a deleted thread.

@@ -20,6 +20,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { ApprovalAnswerView, ApprovalView } from '../approvals/approval.views';
+import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { EventsQueryDto, StreamQueryDto } from '../runs/dto/run-ref.dto';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
@@ -102,6 +104,32 @@ export class AgentController {
   ): Promise<void> {
     const events = await this.handler.followRun(runId, resumePoint(query.after, lastEventId));
     this.sse.pipe(events, req, res);
+  }
+
+  @Get(':run_id/approvals')
+  @ApiOperation({ summary: "The run's tool calls that need (or needed) a person's approval" })
+  @ApiOkResponse({ type: [ApprovalView] })
+  @ApiErrors(404)
+  approvals(@Param('run_id') runId: string): Promise<ApprovalView[]> {
+    return this.handler.getApprovals(runId);
+  }
+
+  @Post(':run_id/approvals/:interrupt_id')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Approve or reject a tool call the run is waiting on',
+    description:
+      'The first answer is kept and resumes the run; answering again returns that first answer ' +
+      'with `replayed: true`.',
+  })
+  @ApiOkResponse({ type: ApprovalAnswerView })
+  @ApiErrors(404)
+  answer(
+    @Param('run_id') runId: string,
+    @Param('interrupt_id') interruptId: string,
+    @Body() dto: ApprovalDecisionDto,
+  ): Promise<ApprovalAnswerView> {
+    return this.handler.handleApproval(runId, interruptId, dto);
   }
 
   @Post(':run_id/cancel')

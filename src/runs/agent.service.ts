@@ -17,6 +17,8 @@ export interface NewRun {
   query: string;
   threadId?: string;
   clientRunId?: string;
+  agent?: string;
+  model?: string;
 }
 
 const ONE_ACTIVE_RUN_PER_THREAD = 'runs_one_active_per_thread_uq';
@@ -50,6 +52,8 @@ export class AgentService {
             threadId: thread.id,
             clientRunId: input.clientRunId ?? null,
             query: input.query,
+            agent: input.agent ?? 'supervisor',
+            model: input.model ?? null,
             status: 'queued',
           }),
         );

@@ -17,6 +17,9 @@ export class RunEventRow {
   @Column({ type: 'varchar', length: 64 })
   type: string;
 
+  @Column({ name: 'agent_name', type: 'varchar', length: 100, default: 'supervisor' })
+  agentName: string;
+
   @Column({ type: 'jsonb' })
   data: Record<string, unknown>;
 

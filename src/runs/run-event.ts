@@ -3,8 +3,11 @@ import { ApiProperty } from '@nestjs/swagger';
 export const RUN_EVENT_TYPES = [
   'agent_started',
   'agent_thinking',
+  'agent_response_chunk',
   'tool_executing',
   'tool_completed',
+  'approval_required',
+  'approval_resolved',
   'agent_completed',
   'agent_error',
   'agent_cancelled',
@@ -37,6 +40,12 @@ export class RunEvent {
   type: RunEventType;
 
   @ApiProperty({
+    example: 'supervisor',
+    description: 'The agent that produced the event (a sub-agent while it works on a task)',
+  })
+  agent_name: string;
+
+  @ApiProperty({
     type: 'object',
     additionalProperties: true,
     example: { agent: 'supervisor', model: 'offline', query: 'What is 2 + 2?' },
@@ -52,6 +61,7 @@ export interface RunEventRecord {
   thread_id: string;
   seq: number;
   type: string;
+  agent_name: string;
   data: Record<string, unknown>;
   created_at: Date;
 }
@@ -62,6 +72,7 @@ export function toRunEvent(row: RunEventRecord): RunEvent {
     thread_id: row.thread_id,
     seq: row.seq,
     type: row.type as RunEventType,
+    agent_name: row.agent_name,
     data: row.data,
     timestamp: row.created_at.toISOString(),
   };

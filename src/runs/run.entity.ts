@@ -25,6 +25,18 @@ export class Run {
   @Column({ type: 'text' })
   query: string;
 
+  // The agent that answers (default the supervisor) and the model it was asked to use (null: the
+  // configured default).
+  @Column({ type: 'varchar', length: 100, default: 'supervisor' })
+  agent: string;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  model: string | null;
+
+  // Tokens in and out per model: { "<model>": { "input_tokens": n, "output_tokens": n } }.
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  usage: Record<string, { input_tokens: number; output_tokens: number }>;
+
   @Column({ type: 'varchar', length: 16 })
   status: RunStatus;
 

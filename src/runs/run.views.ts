@@ -19,6 +19,24 @@ export class RunStartedView {
   replayed: boolean;
 }
 
+export class TokenUsageView {
+  @ApiProperty({ example: 812 })
+  input_tokens: number;
+
+  @ApiProperty({ example: 64 })
+  output_tokens: number;
+}
+
+export class RunUsageView extends TokenUsageView {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/TokenUsageView' },
+    example: { 'gpt-4o-mini': { input_tokens: 812, output_tokens: 64 } },
+    description: 'Per model',
+  })
+  models: Record<string, TokenUsageView>;
+}
+
 export class RunStatusView {
   @ApiProperty({ format: 'uuid' })
   run_id: string;
@@ -34,6 +52,15 @@ export class RunStatusView {
 
   @ApiPropertyOptional({ type: String, nullable: true, example: 'client-run-42' })
   client_run_id: string | null;
+
+  @ApiProperty({ example: 'supervisor' })
+  agent: string;
+
+  @ApiProperty({ type: String, nullable: true, description: 'null: the configured default model' })
+  model: string | null;
+
+  @ApiProperty({ type: RunUsageView, description: 'Tokens in and out, in total and per model' })
+  usage: RunUsageView;
 
   @ApiProperty({ example: '2026-11-25T18:00:00.000Z' })
   created_at: string;
@@ -54,6 +81,9 @@ export class RunStatusView {
       status: run.status,
       query: run.query,
       client_run_id: run.clientRunId,
+      agent: run.agent,
+      model: run.model,
+      usage: usageOf(run.usage),
       created_at: run.createdAt.toISOString(),
       updated_at: run.updatedAt.toISOString(),
     };
@@ -61,6 +91,15 @@ export class RunStatusView {
     if (run.error !== null) view.error = run.error;
     return view;
   }
+}
+
+function usageOf(models: Run['usage']): RunUsageView {
+  const all = Object.values(models);
+  return {
+    input_tokens: all.reduce((sum, m) => sum + m.input_tokens, 0),
+    output_tokens: all.reduce((sum, m) => sum + m.output_tokens, 0),
+    models,
+  };
 }
 
 export class CancelResultView {

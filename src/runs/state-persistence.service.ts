@@ -6,8 +6,25 @@ import { ThreadStore } from '../threads/thread.store';
 import { RunEvent, RunEventRecord, RunEventType, toRunEvent } from './run-event';
 import { RunEventBus } from './run-event.bus';
 import { RunStateRow } from './run-state.entity';
-import { ACTIVE_STATUSES, RunStatus } from './run-status';
+import { RUNNABLE_STATUSES, RunStatus } from './run-status';
 import { Run } from './run.entity';
+
+export interface EventInput {
+  type: RunEventType;
+  data: Record<string, unknown>;
+  // The agent writing it; the run's own agent when absent (a cancel, an approval).
+  agentName?: string;
+}
+
+export interface AtomicWork {
+  manager: EntityManager;
+  transition(
+    userId: string,
+    runId: string,
+    change: Transition,
+    event: EventInput,
+  ): Promise<RunEvent | null>;
+}
 
 export interface Transition {
   from: readonly RunStatus[];
@@ -40,7 +57,7 @@ export class StatePersistenceService {
     userId: string,
     runId: string,
     change: Transition,
-    event: { type: RunEventType; data: Record<string, unknown> },
+    event: EventInput,
   ): Promise<RunEvent | null> {
     const written = await this.write(this.db.manager, userId, runId, change, event);
     if (written) this.bus.publish(written);
@@ -54,7 +71,7 @@ export class StatePersistenceService {
     userId: string,
     runId: string,
     change: Transition,
-    event: { type: RunEventType; data: Record<string, unknown> },
+    event: EventInput,
   ): Promise<RunEvent | null> {
     if (!isUuid(runId)) return null;
     const rows: RunEventRecord[] = await manager.query(
@@ -65,15 +82,16 @@ export class StatePersistenceService {
            status = COALESCE($5::varchar, status),
            result = COALESCE($6::text, result),
            error = COALESCE($7::text, error),
-           started_at = CASE WHEN $5::varchar = 'running' THEN now() ELSE started_at END,
+           started_at = CASE WHEN $5::varchar = 'running' THEN COALESCE(started_at, now())
+                             ELSE started_at END,
            finished_at = CASE WHEN $5::varchar IN ('complete', 'failed', 'cancelled') THEN now()
                               ELSE finished_at END
          WHERE id = $1 AND user_id = $2 AND status = ANY($8::varchar[])
-         RETURNING id, user_id, thread_id, last_seq
+         RETURNING id, user_id, thread_id, last_seq, agent
        )
-       INSERT INTO run_events (run_id, seq, user_id, thread_id, type, data)
-       SELECT id, last_seq, user_id, thread_id, $3, $4::jsonb FROM r
-       RETURNING run_id, thread_id, seq, type, data, created_at`,
+       INSERT INTO run_events (run_id, seq, user_id, thread_id, type, agent_name, data)
+       SELECT id, last_seq, user_id, thread_id, $3, COALESCE($9::varchar, agent), $4::jsonb FROM r
+       RETURNING run_id, thread_id, seq, type, agent_name, data, created_at`,
       [
         runId,
         userId,
@@ -83,32 +101,45 @@ export class StatePersistenceService {
         change.result ?? null,
         change.error ?? null,
         change.from,
+        event.agentName ?? null,
       ],
     );
     return rows.length === 0 ? null : toRunEvent(rows[0]);
   }
 
-  // An event of a run that is still active; throws RunFinishedError once the run has ended.
-  async append(
-    userId: string,
-    runId: string,
-    type: RunEventType,
-    data: Record<string, unknown>,
-  ): Promise<RunEvent> {
-    const event = await this.transition(userId, runId, { from: ACTIVE_STATUSES }, { type, data });
-    if (!event) throw new RunFinishedError(runId);
-    return event;
+  // An event of a running run; throws RunFinishedError once the run has ended (or paused).
+  async append(userId: string, runId: string, event: EventInput): Promise<RunEvent> {
+    const written = await this.transition(userId, runId, { from: ['running'] }, event);
+    if (!written) throw new RunFinishedError(runId);
+    return written;
+  }
+
+  // Work on other tables and run transitions in one transaction; the events are published after
+  // the commit, so a subscriber that reads the database finds them there.
+  async atomically<T>(work: (tx: AtomicWork) => Promise<T>): Promise<T> {
+    const written: RunEvent[] = [];
+    const result = await this.db.transaction((manager) =>
+      work({
+        manager,
+        transition: async (userId, runId, change, event) => {
+          const out = await this.write(manager, userId, runId, change, event);
+          if (out) written.push(out);
+          return out;
+        },
+      }),
+    );
+    written.forEach((event) => this.bus.publish(event));
+    return result;
   }
 
   // The final answer: status, event and the assistant's message in the thread, all or nothing.
-  async complete(userId: string, run: Run, answer: string): Promise<RunEvent> {
-    const event = await this.db.transaction(async (manager) => {
-      const written = await this.write(
-        manager,
+  complete(userId: string, run: Run, answer: string, agentName?: string): Promise<RunEvent> {
+    return this.atomically(async ({ manager, transition }) => {
+      const written = await transition(
         userId,
         run.id,
-        { from: ACTIVE_STATUSES, to: 'complete', result: answer },
-        { type: 'agent_completed', data: { answer } },
+        { from: ['running'], to: 'complete', result: answer },
+        { type: 'agent_completed', data: { answer }, agentName },
       );
       if (!written) throw new RunFinishedError(run.id);
       await this.threads.addMessage(
@@ -118,9 +149,6 @@ export class StatePersistenceService {
       );
       return written;
     });
-    // Published only after the commit: a subscriber that reads the database finds it there.
-    this.bus.publish(event);
-    return event;
   }
 
   async listEvents(
@@ -130,7 +158,7 @@ export class StatePersistenceService {
     limit: number,
   ): Promise<RunEvent[]> {
     const rows: RunEventRecord[] = await this.db.query(
-      `SELECT run_id, thread_id, seq, type, data, created_at FROM run_events
+      `SELECT run_id, thread_id, seq, type, agent_name, data, created_at FROM run_events
        WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
       [runId, userId, after, limit],
     );
@@ -143,11 +171,27 @@ export class StatePersistenceService {
   }
 
   // Runs this process must (re)start: used at boot, across all users, by the executor only.
-  findActiveRuns(): Promise<Run[]> {
+  findRunnableRuns(): Promise<Run[]> {
     return this.db.getRepository(Run).find({
-      where: { status: In([...ACTIVE_STATUSES]) },
+      where: { status: In([...RUNNABLE_STATUSES]) },
       order: { createdAt: 'ASC' },
     });
+  }
+
+  // Adds one model call's tokens to the run's per-model totals, atomically.
+  async addUsage(
+    userId: string,
+    runId: string,
+    model: string,
+    tokens: { input: number; output: number },
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE runs SET usage = jsonb_set(usage, ARRAY[$3::text], jsonb_build_object(
+         'input_tokens', COALESCE((usage -> $3::text ->> 'input_tokens')::int, 0) + $4::int,
+         'output_tokens', COALESCE((usage -> $3::text ->> 'output_tokens')::int, 0) + $5::int))
+       WHERE id = $1 AND user_id = $2`,
+      [runId, userId, model, tokens.input, tokens.output],
+    );
   }
 
   async saveCheckpoint(

@@ -84,6 +84,20 @@ export class ThreadStore {
     });
   }
 
+  // The user's own messages containing `text` (case-insensitive), newest first, in live threads.
+  searchMessages(userId: string, text: string, limit: number): Promise<Message[]> {
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.db
+      .getRepository(Message)
+      .createQueryBuilder('m')
+      .innerJoin(Thread, 't', 't.id = m.thread_id AND t.user_id = m.user_id AND t.deleted_at IS NULL')
+      .where('m.user_id = :userId', { userId })
+      .andWhere('m.content ILIKE :pattern', { pattern })
+      .orderBy('m.created_at', 'DESC')
+      .limit(limit)
+      .getMany();
+  }
+
   // The newest messages of a thread, oldest first: the conversation an agent sees.
   async recentMessages(userId: string, threadId: string, limit: number): Promise<Message[]> {
     const newest = await this.db.getRepository(Message).find({

@@ -1,5 +1,6 @@
 import { Type } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import { ApproveToolFrameDto } from '../approvals/dto/approval-decision.dto';
 import { PaginationQueryDto } from '../common/pagination.dto';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import {
@@ -86,6 +87,15 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   unsubscribe: op({
     dto: RunRefDto,
     run: (p, ctx) => ack({ run_id: p.run_id, unsubscribed: ctx.session.unfollow(p.run_id) }),
+  }),
+  approve_tool: op({
+    dto: ApproveToolFrameDto,
+    run: async ({ run_id, interrupt_id, ...answer }, ctx) =>
+      ack((await handler(ctx)).handleApproval(run_id, interrupt_id, answer)),
+  }),
+  get_approvals: op({
+    dto: RunRefDto,
+    run: async (p, ctx) => ack((await handler(ctx)).getApprovals(p.run_id)),
   }),
   get_run_status: op({
     dto: RunRefDto,

@@ -1,5 +1,5 @@
-// The port between the supervisor and a language model. A provider adapter (OpenAI, Anthropic, ...)
-// implements ChatModel and is bound to the CHAT_MODEL token; the supervisor knows nothing else.
+// The port between the agents and a language model. A provider adapter implements ChatModel; the
+// ModelProvider picks one per run from the configuration. The agents know nothing else.
 
 export interface ToolCall {
   id: string;
@@ -12,38 +12,50 @@ export type ChatMessage =
   | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
   | { role: 'tool'; toolCallId: string; toolName: string; content: string; isError?: boolean };
 
-export interface JsonSchemaObject {
-  type: 'object';
-  properties: Record<
-    string,
-    { type: 'string' | 'number' | 'integer' | 'boolean'; description?: string }
-  >;
-  required?: string[];
-  additionalProperties?: boolean;
-}
-
 export interface ToolSpec {
   name: string;
   description: string;
-  parameters: JsonSchemaObject;
+  // JSON Schema of the arguments (an object schema).
+  parameters: Record<string, unknown>;
 }
 
-// What a model streams: visible reasoning, answer text, and requests to call tools.
+// What a model streams: visible reasoning and answer text as they come, requests to call tools,
+// and at the end the tokens the call used.
 export type ModelChunk =
   | { type: 'reasoning'; text: string }
   | { type: 'text'; text: string }
-  | { type: 'tool_call'; call: ToolCall };
+  | { type: 'tool_call'; call: ToolCall }
+  | { type: 'usage'; inputTokens: number; outputTokens: number };
 
 export interface ModelRequest {
+  // The agent's instructions.
+  system: string;
   messages: ChatMessage[];
   tools: ToolSpec[];
   signal: AbortSignal;
 }
 
 export interface ChatModel {
-  // Shown in events and run status, e.g. "offline" or "openai:gpt-4o-mini".
+  // The model's name, as shown in events and usage, e.g. "offline" or "gpt-4o-mini".
   readonly id: string;
   stream(request: ModelRequest): AsyncIterable<ModelChunk>;
 }
 
-export const CHAT_MODEL = Symbol('CHAT_MODEL');
+export type ModelErrorCode =
+  | 'auth'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'timeout'
+  | 'bad_response'
+  | 'rejected';
+
+// A failure of the model provider, in words a user can act on.
+export class ModelError extends Error {
+  constructor(
+    message: string,
+    readonly code: ModelErrorCode,
+  ) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}

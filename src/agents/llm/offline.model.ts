@@ -1,16 +1,35 @@
 import { Injectable } from '@nestjs/common';
-import { ChatMessage, ChatModel, ModelChunk, ModelRequest, ToolCall } from './chat-model.port';
+import {
+  ChatMessage,
+  ChatModel,
+  ModelChunk,
+  ModelRequest,
+  ToolCall,
+  ToolSpec,
+} from './chat-model.port';
 
 // The built-in model: deterministic, offline, for development and tests only. It recognises
-// arithmetic, questions about the time and "wait N seconds", calls the matching tool when it is
-// registered, and answers from the tool results. Anything else gets a plain, honest echo.
+// arithmetic, questions about the time and "wait N seconds", "use <tool> {json}" for any offered
+// tool and "ask <agent> to <task>" for delegation, calls the matching tool, and answers from the
+// tool results. Anything else gets a plain, honest echo. It reports tokens as characters / 4.
 @Injectable()
 export class OfflineModel implements ChatModel {
   readonly id = 'offline';
 
+  async *stream(request: ModelRequest): AsyncIterable<ModelChunk> {
+    let output = 0;
+    for await (const chunk of this.turn(request)) {
+      if (chunk.type === 'text' || chunk.type === 'reasoning') output += chunk.text.length;
+      if (chunk.type === 'tool_call') output += JSON.stringify(chunk.call).length;
+      yield chunk;
+    }
+    const input = request.system.length + JSON.stringify(request.messages).length;
+    yield { type: 'usage', inputTokens: Math.ceil(input / 4), outputTokens: Math.ceil(output / 4) };
+  }
+
   // The port is asynchronous for real providers; this model has nothing to wait for.
   // eslint-disable-next-line @typescript-eslint/require-await
-  async *stream(request: ModelRequest): AsyncIterable<ModelChunk> {
+  private async *turn(request: ModelRequest): AsyncIterable<ModelChunk> {
     request.signal.throwIfAborted();
     const lastUser = findLastIndex(request.messages, (m) => m.role === 'user');
     const query = lastUser >= 0 ? request.messages[lastUser].content : '';
@@ -23,9 +42,8 @@ export class OfflineModel implements ChatModel {
       return;
     }
 
-    const available = new Set(request.tools.map((t) => t.name));
     const step = sinceQuery.filter((m) => m.role === 'assistant').length + 1;
-    const calls = plan(query, available).map((c, i) => ({ ...c, id: `call_${step}_${i + 1}` }));
+    const calls = plan(query, request.tools).map((c, i) => ({ ...c, id: `call_${step}_${i + 1}` }));
     if (calls.length === 0) {
       yield { type: 'reasoning', text: 'No tool is needed for this; I will answer directly.' };
       yield* words(
@@ -40,7 +58,12 @@ export class OfflineModel implements ChatModel {
   }
 }
 
-function plan(query: string, available: Set<string>): Omit<ToolCall, 'id'>[] {
+function plan(query: string, tools: ToolSpec[]): Omit<ToolCall, 'id'>[] {
+  const available = new Set(tools.map((t) => t.name));
+  const explicit = explicitCall(query, available);
+  if (explicit) return [explicit];
+  const delegation = delegationIn(query, tools);
+  if (delegation) return [delegation];
   const calls: Omit<ToolCall, 'id'>[] = [];
   const wait = query.match(/\bwait\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i);
   if (wait && available.has('wait')) {
@@ -61,6 +84,30 @@ function plan(query: string, available: Set<string>): Omit<ToolCall, 'id'>[] {
   return calls;
 }
 
+// "use thread_search {"query": "apollo"}": any offered tool, with JSON arguments.
+function explicitCall(query: string, available: Set<string>): Omit<ToolCall, 'id'> | null {
+  const match = query.match(/\buse\s+([A-Za-z0-9_-]+)(?:\s+(\{.*\}))?/s);
+  if (!match || !available.has(match[1])) return null;
+  try {
+    const args = match[2] ? (JSON.parse(match[2]) as unknown) : {};
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) return null;
+    return { name: match[1], arguments: args as Record<string, unknown> };
+  } catch {
+    return null;
+  }
+}
+
+// "ask the researcher to find ...": delegation to an agent the delegate tool offers.
+function delegationIn(query: string, tools: ToolSpec[]): Omit<ToolCall, 'id'> | null {
+  const delegate = tools.find((t) => t.name === 'delegate');
+  const match = query.match(/\bask\s+(?:the\s+)?([A-Za-z0-9_-]+)(?:\s+agent)?\s+to\s+(.+)/is);
+  if (!delegate || !match) return null;
+  const agents = (delegate.parameters as { properties?: { agent?: { enum?: string[] } } }).properties
+    ?.agent?.enum;
+  if (!agents?.includes(match[1])) return null;
+  return { name: 'delegate', arguments: { agent: match[1], task: match[2].trim() } };
+}
+
 // Runs of digits, operators and parentheses with at least two numbers and an operator between them.
 function arithmeticIn(query: string): string[] {
   return (
@@ -79,8 +126,14 @@ function arithmeticIn(query: string): string[] {
 function sentenceFor(message: ChatMessage): string {
   if (message.role !== 'tool') return '';
   const result = JSON.parse(message.content) as Record<string, unknown>;
+  if (result.rejected === true) {
+    const why = typeof result.message === 'string' && result.message ? `: ${result.message}` : '';
+    return `The ${message.toolName} call was rejected${why}.`;
+  }
   if (message.isError) return `The ${message.toolName} tool failed: ${String(result.error)}.`;
   switch (message.toolName) {
+    case 'delegate':
+      return `${String(result.agent)} says: ${String(result.answer)}`;
     case 'calculator':
       return `${String(result.expression)} = ${String(result.value)}.`;
     case 'clock':

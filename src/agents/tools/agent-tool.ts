@@ -1,25 +1,43 @@
-import { JsonSchemaObject } from '../llm/chat-model.port';
+import { DiscoveryService } from '@nestjs/core';
+import type { z } from 'zod';
 
 export interface ToolContext {
   userId: string;
   runId: string;
   threadId: string;
-  // Aborted when the run is cancelled or the app shuts down; long tools must honour it.
+  // The agent that called the tool (the supervisor or a sub-agent).
+  agentName: string;
+  // Aborted when the run is cancelled, the app shuts down or the tool's time is up.
   signal: AbortSignal;
 }
 
-/**
- * A tool the agent can call. To add one from any module: implement this interface in an
- * @Injectable() class, inject ToolRegistry and call `registry.register(this)` in onModuleInit.
- * Arguments are checked against `parameters` before `execute` runs; whatever `execute` returns is
- * given to the model as JSON, and what it throws is given to the model as an error result.
- */
-export interface AgentTool {
-  readonly name: string;
-  readonly description: string;
-  readonly parameters: JsonSchemaObject;
-  execute(args: Record<string, unknown>, ctx: ToolContext): Promise<unknown>;
+export interface ToolOptions {
+  // Unique; what the model calls. Letters, digits, _ and -.
+  name: string;
+  // What the model reads to decide when to call it.
+  description: string;
+  // Validated before the tool runs; also sent to the model as JSON Schema.
+  input: z.ZodType;
+  // Pauses the run until a person approves or rejects the call.
+  requiresApproval?: boolean;
+  // Default 30 s. The signal aborts at the deadline and the model gets a timeout error.
+  timeoutMs?: number;
 }
 
-// Thrown by a tool for bad input: the message goes to the model so it can correct itself.
+export interface ToolHandler<Input = unknown> {
+  execute(input: Input, ctx: ToolContext): Promise<unknown>;
+}
+
+/**
+ * Declares a tool agents can call. Put it on an @Injectable() class that implements ToolHandler and
+ * list the class in any module's providers: the ToolRegistry finds it at start-up. See
+ * docs/extending.md.
+ *
+ *   @AgentTool({ name: 'weather', description: '...', input: z.object({ city: z.string() }) })
+ *   @Injectable()
+ *   export class WeatherTool implements ToolHandler<{ city: string }> { ... }
+ */
+export const AgentTool = DiscoveryService.createDecorator<ToolOptions>();
+
+// Thrown by a tool for input it cannot use: the message goes back to the model to correct itself.
 export class ToolInputError extends Error {}

@@ -1,23 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { JsonSchemaObject } from '../llm/chat-model.port';
-import { AgentTool, ToolInputError } from './agent-tool';
+import { z } from 'zod';
+import { AgentTool, ToolHandler, ToolInputError } from './agent-tool';
 import { evaluateArithmetic } from './arithmetic';
 
-@Injectable()
-export class CalculatorTool implements AgentTool {
-  readonly name = 'calculator';
-  readonly description = 'Evaluates an arithmetic expression with + - * / % ^ and parentheses.';
-  readonly parameters: JsonSchemaObject = {
-    type: 'object',
-    properties: { expression: { type: 'string', description: 'for example (17 + 3) * 2' } },
-    required: ['expression'],
-    additionalProperties: false,
-  };
+const input = z.object({
+  expression: z.string().max(500).describe('for example (17 + 3) * 2'),
+});
 
-  execute(args: Record<string, unknown>): Promise<{ expression: string; value: number }> {
-    const expression = String(args.expression);
-    if (expression.length > 500)
-      throw new ToolInputError('expression is longer than 500 characters');
+@AgentTool({
+  name: 'calculator',
+  description: 'Evaluates an arithmetic expression with + - * / % ^ and parentheses.',
+  input,
+})
+@Injectable()
+export class CalculatorTool implements ToolHandler<z.infer<typeof input>> {
+  execute({ expression }: z.infer<typeof input>): Promise<{ expression: string; value: number }> {
     try {
       // Round away binary noise such as 0.1 + 0.2 = 0.30000000000000004.
       const value = Number(evaluateArithmetic(expression).toPrecision(12));

@@ -1,21 +1,23 @@
 import { Injectable } from '@nestjs/common';
-import { JsonSchemaObject } from '../llm/chat-model.port';
-import { AgentTool, ToolInputError } from './agent-tool';
+import { z } from 'zod';
+import { AgentTool, ToolHandler, ToolInputError } from './agent-tool';
 
+const input = z.object({
+  timezone: z.string().max(100).optional().describe('IANA zone such as Europe/Paris; default UTC'),
+});
+
+@AgentTool({
+  name: 'clock',
+  description: 'Returns the current date and time, in UTC or an IANA time zone.',
+  input,
+})
 @Injectable()
-export class ClockTool implements AgentTool {
-  readonly name = 'clock';
-  readonly description = 'Returns the current date and time, in UTC or an IANA time zone.';
-  readonly parameters: JsonSchemaObject = {
-    type: 'object',
-    properties: { timezone: { type: 'string', description: 'IANA zone such as Europe/Paris' } },
-    additionalProperties: false,
-  };
-
-  execute(
-    args: Record<string, unknown>,
-  ): Promise<{ iso: string; timezone: string; local: string }> {
-    const timezone = typeof args.timezone === 'string' ? args.timezone : 'UTC';
+export class ClockTool implements ToolHandler<z.infer<typeof input>> {
+  execute({ timezone = 'UTC' }: z.infer<typeof input>): Promise<{
+    iso: string;
+    timezone: string;
+    local: string;
+  }> {
     const now = new Date();
     try {
       const local = new Intl.DateTimeFormat('en-GB', {

@@ -1,69 +1,96 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { z } from 'zod';
 import { ToolCall, ToolSpec } from '../llm/chat-model.port';
-import { AgentTool, ToolContext, ToolInputError } from './agent-tool';
+import { AgentTool, ToolContext, ToolHandler, ToolOptions } from './agent-tool';
 
 export interface ToolOutcome {
   result: unknown;
   isError: boolean;
 }
 
-// The tools agents may call. Other modules add theirs with register().
-@Injectable()
-export class ToolRegistry {
-  private readonly tools = new Map<string, AgentTool>();
+export interface RegisteredTool extends ToolOptions {
+  handler: ToolHandler;
+}
 
-  register(tool: AgentTool): void {
-    if (this.tools.has(tool.name)) throw new Error(`tool ${tool.name} is already registered`);
-    this.tools.set(tool.name, tool);
+const DEFAULT_TIMEOUT_MS = 30_000;
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+// Every tool of every module: found through @AgentTool() at start-up, or added with register().
+@Injectable()
+export class ToolRegistry implements OnModuleInit {
+  private readonly logger = new Logger(ToolRegistry.name);
+  private readonly tools = new Map<string, RegisteredTool>();
+
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders({ metadataKey: AgentTool.KEY })) {
+      const options = this.discovery.getMetadataByDecorator(AgentTool, wrapper);
+      if (options && wrapper.instance) this.register(options, wrapper.instance as ToolHandler);
+    }
+    this.logger.log(`Tools: ${[...this.tools.keys()].join(', ')}`);
   }
 
-  specs(): ToolSpec[] {
-    return [...this.tools.values()].map(({ name, description, parameters }) => ({
-      name,
-      description,
-      parameters,
-    }));
+  register(options: ToolOptions, handler: ToolHandler): void {
+    if (!NAME.test(options.name)) throw new Error(`tool name "${options.name}" is not valid`);
+    if (this.tools.has(options.name)) throw new Error(`tool ${options.name} is already registered`);
+    this.tools.set(options.name, { ...options, handler });
+  }
+
+  get(name: string): RegisteredTool | undefined {
+    return this.tools.get(name);
+  }
+
+  names(): string[] {
+    return [...this.tools.keys()];
+  }
+
+  specs(names: readonly string[] = this.names()): ToolSpec[] {
+    return names.flatMap((name) => {
+      const tool = this.tools.get(name);
+      if (!tool) return [];
+      const parameters = z.toJSONSchema(tool.input, { io: 'input' }) as Record<string, unknown>;
+      delete parameters.$schema;
+      return [{ name, description: tool.description, parameters }];
+    });
   }
 
   // Never throws for a tool's failure: the model gets the error as the result and the run goes on.
-  // Only cancellation propagates.
+  // Only cancellation of the run propagates.
   async execute(call: ToolCall, ctx: ToolContext): Promise<ToolOutcome> {
     const tool = this.tools.get(call.name);
-    if (!tool) return { result: { error: `unknown tool ${call.name}` }, isError: true };
-    const problem = checkArguments(tool, call.arguments);
-    if (problem) return { result: { error: problem }, isError: true };
+    if (!tool) return failure(`unknown tool ${call.name}`);
+    const parsed = tool.input.safeParse(call.arguments);
+    if (!parsed.success) {
+      return failure(`invalid arguments: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
+    }
+    const timeoutMs = tool.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([ctx.signal, deadline]);
     try {
-      // Through a promise, so a tool that throws synchronously is handled like one that rejects.
-      const result = await Promise.resolve().then(() => tool.execute(call.arguments, ctx));
+      // Raced against the signal, so a tool that ignores it still cannot hold the run.
+      const result = await Promise.race([
+        Promise.resolve().then(() => tool.handler.execute(parsed.data, { ...ctx, signal })),
+        aborted(signal),
+      ]);
       return { result, isError: false };
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      const message =
-        err instanceof ToolInputError || err instanceof Error ? err.message : String(err);
-      return { result: { error: message }, isError: true };
+      if (deadline.aborted) return failure(`the tool did not finish within ${timeoutMs} ms`);
+      return failure(err instanceof Error ? err.message : String(err));
     }
   }
 }
 
-function checkArguments(tool: AgentTool, args: Record<string, unknown>): string | null {
-  const { properties, required = [], additionalProperties } = tool.parameters;
-  for (const name of required) {
-    if (args[name] === undefined) return `argument ${name} is required`;
-  }
-  for (const [name, value] of Object.entries(args)) {
-    // Own properties only: an argument named "constructor" is not a declared parameter.
-    const spec = Object.hasOwn(properties, name) ? properties[name] : undefined;
-    if (!spec) {
-      if (additionalProperties === false) return `unknown argument ${name}`;
-      continue;
-    }
-    const ok =
-      spec.type === 'integer'
-        ? Number.isInteger(value)
-        : spec.type === 'number'
-          ? typeof value === 'number' && Number.isFinite(value)
-          : typeof value === spec.type;
-    if (!ok) return `argument ${name} must be a ${spec.type}`;
-  }
-  return null;
+function failure(error: string): ToolOutcome {
+  return { result: { error }, isError: true };
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }

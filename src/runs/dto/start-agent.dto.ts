@@ -32,4 +32,24 @@ export class StartAgentDto {
   @IsNotEmpty()
   @MaxLength(100)
   thread_id?: string;
+
+  @ApiPropertyOptional({
+    description: 'The agent that answers: `supervisor` (default) or one a module registered',
+    example: 'supervisor',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  agent?: string;
+
+  @ApiPropertyOptional({
+    description: 'A model the configuration allows (LLM_MODEL or one of LLM_MODELS); default LLM_MODEL',
+    example: 'gpt-4o-mini',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  model?: string;
 }

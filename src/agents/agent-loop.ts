@@ -1,0 +1,278 @@
+import { ApprovalStore } from '../approvals/approval.store';
+import { Run } from '../runs/run.entity';
+import { EventInput, StatePersistenceService } from '../runs/state-persistence.service';
+import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
+import { AgentRegistry } from './agent.registry';
+import { EventCoalescer } from './event-coalescer';
+import { ChatMessage, ChatModel, ToolCall, ToolSpec } from './llm/chat-model.port';
+import { ToolOutcome, ToolRegistry } from './tools/tool.registry';
+
+const MAX_STEPS = 8;
+
+// One agent's conversation: its messages, how many model turns it took, and the tool calls of the
+// current turn still to run.
+export interface Frame {
+  agent: string;
+  step: number;
+  messages: ChatMessage[];
+  queue: ToolCall[];
+}
+
+// The checkpoint in run_state, written after every turn and every tool call. frames[0] is the
+// run's agent; frames[i + 1] is the sub-agent working on the delegate call at the head of frames[i].
+export interface RunCheckpoint {
+  version: 2;
+  frames: Frame[];
+}
+
+// The run is waiting for a person; its state is stored and the executor can let go of it.
+export class RunPaused extends Error {}
+
+export interface LoopServices {
+  persistence: StatePersistenceService;
+  tools: ToolRegistry;
+  agents: AgentRegistry;
+  approvals: ApprovalStore;
+}
+
+// Runs a run's agents from a checkpoint: model turns streamed as coalesced events, tools (after
+// approval when they need it), delegation to sub-agents, checkpoints along the way. Created per
+// execution; the run's owner comes from the run row.
+export class AgentLoop {
+  constructor(
+    private readonly run: Run,
+    private readonly model: ChatModel,
+    private readonly services: LoopServices,
+    private readonly signal: AbortSignal,
+    private readonly checkpoint: RunCheckpoint,
+  ) {}
+
+  // The run's final answer. Throws RunPaused when a tool call waits for approval.
+  answer(): Promise<string> {
+    return this.runFrame(0);
+  }
+
+  private async runFrame(depth: number): Promise<string> {
+    const frame = this.checkpoint.frames[depth];
+    const agent = this.agent(frame.agent);
+    for (;;) {
+      this.signal.throwIfAborted();
+      if (frame.queue.length === 0) {
+        if (frame.step >= MAX_STEPS) {
+          throw new Error(`${agent.name} did not reach an answer within ${MAX_STEPS} steps`);
+        }
+        const turn = await this.turn(agent, frame);
+        frame.step += 1;
+        if (turn.calls.length === 0) return turn.text.trim();
+        frame.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.calls });
+        frame.queue = turn.calls;
+        await this.save();
+      }
+      while (frame.queue.length > 0) {
+        const call = frame.queue[0];
+        const outcome = await this.call(agent, call, depth);
+        if (outcome) {
+          frame.messages.push({
+            role: 'tool',
+            toolCallId: call.id,
+            toolName: call.name,
+            content: JSON.stringify(outcome.result),
+            isError: outcome.isError,
+          });
+        }
+        frame.queue.shift();
+        await this.save();
+      }
+    }
+  }
+
+  // One model turn, streamed: reasoning and text become coalesced events as they arrive.
+  private async turn(
+    agent: AgentOptions,
+    frame: Frame,
+  ): Promise<{ text: string; calls: ToolCall[] }> {
+    const step = frame.step + 1;
+    const coalescer = new EventCoalescer((type, text) =>
+      this.emit({ type, agentName: agent.name, data: { text, step } }),
+    );
+    let text = '';
+    const calls: ToolCall[] = [];
+    try {
+      for await (const chunk of this.model.stream({
+        system: agent.instructions,
+        messages: frame.messages,
+        tools: this.toolSpecs(agent),
+        signal: this.signal,
+      })) {
+        switch (chunk.type) {
+          case 'reasoning':
+            coalescer.push('agent_thinking', chunk.text);
+            break;
+          case 'text':
+            text += chunk.text;
+            coalescer.push('agent_response_chunk', chunk.text);
+            break;
+          case 'tool_call':
+            calls.push(chunk.call);
+            break;
+          case 'usage':
+            await this.services.persistence.addUsage(this.run.userId, this.run.id, this.model.id, {
+              input: chunk.inputTokens,
+              output: chunk.outputTokens,
+            });
+            break;
+        }
+      }
+      await coalescer.drain();
+    } finally {
+      coalescer.discard();
+    }
+    return { text, calls };
+  }
+
+  // Runs one tool call. Returns what the model is told, or null when there is nothing to tell
+  // (never, today). Throws RunPaused when the call waits for approval.
+  private async call(agent: AgentOptions, call: ToolCall, depth: number): Promise<ToolOutcome> {
+    const announced = { tool: call.name, call_id: call.id, arguments: call.arguments };
+    if (call.name === DELEGATE_TOOL && agent.tools.includes(DELEGATE_TOOL)) {
+      return this.delegate(agent, call, depth);
+    }
+    const tool = this.services.tools.get(call.name);
+    if (tool?.requiresApproval && agent.tools.includes(call.name)) {
+      const decision = await this.approval(agent, call);
+      if (decision.status === 'rejected') {
+        return { result: { rejected: true, message: decision.message }, isError: true };
+      }
+    }
+    await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
+    const outcome = agent.tools.includes(call.name)
+      ? await this.services.tools.execute(call, {
+          userId: this.run.userId,
+          runId: this.run.id,
+          threadId: this.run.threadId,
+          agentName: agent.name,
+          signal: this.signal,
+        })
+      : { result: { error: `${agent.name} has no tool ${call.name}` }, isError: true };
+    await this.emit({
+      type: 'tool_completed',
+      agentName: agent.name,
+      data: { ...announced, result: outcome.result, is_error: outcome.isError },
+    });
+    return outcome;
+  }
+
+  // A decided approval for the call, or a pause: the interrupt is opened and the run moves to
+  // requires_action in one transaction, after the checkpoint that resumes it is saved.
+  private async approval(
+    agent: AgentOptions,
+    call: ToolCall,
+  ): Promise<{ status: 'approved' | 'rejected'; message: string | null }> {
+    const { persistence, approvals } = this.services;
+    const { userId, id: runId } = this.run;
+    const existing = await approvals.findForCall(userId, runId, call.id);
+    if (existing && existing.status !== 'pending') {
+      return { status: existing.status, message: existing.message };
+    }
+    await this.save();
+    await persistence.atomically(async ({ manager, transition }) => {
+      const interrupt = await approvals.open(manager, {
+        userId,
+        runId,
+        callId: call.id,
+        agentName: agent.name,
+        tool: call.name,
+        arguments: call.arguments,
+      });
+      await transition(
+        userId,
+        runId,
+        { from: ['running'], to: 'requires_action' },
+        {
+          type: 'approval_required',
+          agentName: agent.name,
+          data: {
+            interrupt_id: interrupt.id,
+            tool: call.name,
+            call_id: call.id,
+            arguments: call.arguments,
+          },
+        },
+      );
+    });
+    throw new RunPaused();
+  }
+
+  // Hands a task to a sub-agent, which works in its own frame, and returns its answer.
+  private async delegate(agent: AgentOptions, call: ToolCall, depth: number): Promise<ToolOutcome> {
+    const target = String(call.arguments.agent ?? '');
+    const task = String(call.arguments.task ?? '');
+    const sub = this.services.agents.delegates().find((a) => a.name === target);
+    if (!sub || !task) {
+      return { result: { error: `no agent named "${target}", or no task` }, isError: true };
+    }
+    const announced = { tool: call.name, call_id: call.id, arguments: call.arguments };
+    if (!this.checkpoint.frames[depth + 1]) {
+      await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
+      this.checkpoint.frames[depth + 1] = {
+        agent: sub.name,
+        step: 0,
+        messages: [{ role: 'user', content: task }],
+        queue: [],
+      };
+      await this.save();
+    }
+    const answer = await this.runFrame(depth + 1);
+    this.checkpoint.frames.splice(depth + 1);
+    const outcome = { result: { agent: sub.name, answer }, isError: false };
+    await this.emit({
+      type: 'tool_completed',
+      agentName: agent.name,
+      data: { ...announced, result: outcome.result, is_error: false },
+    });
+    return outcome;
+  }
+
+  private toolSpecs(agent: AgentOptions): ToolSpec[] {
+    const specs = this.services.tools.specs(agent.tools);
+    if (!agent.tools.includes(DELEGATE_TOOL)) return specs;
+    const delegates = this.services.agents.delegates();
+    return [
+      ...specs,
+      {
+        name: DELEGATE_TOOL,
+        description:
+          'Hands a task to another agent and returns its answer. Agents: ' +
+          delegates.map((a) => `${a.name} (${a.description})`).join('; '),
+        parameters: {
+          type: 'object',
+          properties: {
+            agent: { type: 'string', enum: delegates.map((a) => a.name) },
+            task: { type: 'string', description: 'what the agent should do, in full' },
+          },
+          required: ['agent', 'task'],
+          additionalProperties: false,
+        },
+      },
+    ];
+  }
+
+  private agent(name: string): AgentOptions {
+    const agent = this.services.agents.get(name);
+    if (!agent) throw new Error(`agent ${name} is not registered`);
+    return agent;
+  }
+
+  private async emit(event: EventInput): Promise<void> {
+    await this.services.persistence.append(this.run.userId, this.run.id, event);
+  }
+
+  private save(): Promise<void> {
+    return this.services.persistence.saveCheckpoint(
+      this.run.userId,
+      this.run.id,
+      this.checkpoint,
+      this.checkpoint.version,
+    );
+  }
+}

@@ -1,0 +1,33 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+
+export const DECISIONS = ['approve', 'reject'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+// `POST /api/agent/{run_id}/approvals/{interrupt_id}` body.
+export class ApprovalDecisionDto {
+  @ApiProperty({ enum: DECISIONS, example: 'approve' })
+  @IsIn(DECISIONS)
+  decision: Decision;
+
+  @ApiPropertyOptional({ maxLength: 2000, example: 'Fine, but only this once' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  message?: string;
+}
+
+// The `approve_tool` frame payload: the same, with the ids the URL carries over REST.
+export class ApproveToolFrameDto extends ApprovalDecisionDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  run_id: string;
+
+  @ApiProperty({ format: 'uuid' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  interrupt_id: string;
+}
