@@ -1,13 +1,17 @@
 import { INestApplication } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { MAX_BODY_BYTES } from './common/limits';
 
 export const API_PREFIX = 'api';
 
 // Everything about the app that is not a provider, shared by main.ts and the tests.
 export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
+  // The same size limit as a WebSocket frame.
+  (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.useWebSocketAdapter(new WsAdapter(app));
   app.setGlobalPrefix(API_PREFIX);
   app.enableShutdownHooks();

@@ -17,11 +17,11 @@ async function bootstrap(): Promise<void> {
   console.log(
     `netra-backend listening on ${base} (docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`,
   );
-  if (runtime.embedded) console.log(`Using the embedded PostgreSQL (data under .data/postgres)`);
+  if (runtime.embedded) console.log(`Using the embedded PostgreSQL (data in ${runtime.dataDir})`);
   if (runtime.generatedSecret) {
     const token = await app.get(TokenService).sign('dev-user');
     console.log(
-      `Development token for user "dev-user" (secret kept in .data/jwt-secret):\n${token}`,
+      `Development token for user "dev-user" (secret kept in ${runtime.dataDir}):\n${token}`,
     );
   }
 
@@ -41,6 +41,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(err instanceof Error ? err.message : JSON.stringify(err));
   process.exit(1);
 });

@@ -31,6 +31,14 @@ describe('a run survives a restart of the app', () => {
       expect(after.events[after.events.length - 1].type).toBe('agent_completed');
       const all = (await new RestClient(second.http, token).get(`/api/agent/${runId}/events`)).body;
       expect([...before.events, ...after.events]).toEqual(all);
+      // Every tool call a client saw start also ends: the interrupted one is closed, then rerun.
+      const started = all.filter((e: any) => e.type === 'tool_executing').length;
+      const completed = all.filter((e: any) => e.type === 'tool_completed');
+      expect(completed).toHaveLength(started);
+      expect(completed[0].data).toMatchObject({
+        is_error: true,
+        result: { error: expect.stringContaining('restart') },
+      });
       const status = await new RestClient(second.http, token).get(`/api/agent/${runId}/status`);
       expect(status.body).toMatchObject({ status: 'complete', result: 'I waited 1 seconds.' });
     } finally {

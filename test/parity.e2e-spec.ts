@@ -116,7 +116,15 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
 
     it('the same client id returns the same run, not a second one', async () => {
       const id = `retry-${name}`;
-      const first = await alice.start({ query: 'What is 3 + 4?', id });
+      const [first, concurrent] = await Promise.all([
+        alice.start({ query: 'What is 3 + 4?', id }),
+        alice.start({ query: 'What is 3 + 4?', id }),
+      ]);
+      expect(concurrent.run_id).toBe(first.run_id);
+      // Ids belong to their user: mallory's same id is mallory's own run.
+      const theirs = await mallory.start({ query: 'What is 3 + 4?', id });
+      expect(theirs.replayed).toBe(false);
+      expect(theirs.run_id).not.toBe(first.run_id);
       const again = await alice.start({ query: 'What is 3 + 4?', id });
       expect(again).toMatchObject({
         run_id: first.run_id,
@@ -156,6 +164,12 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
       }
       for (const threadId of [started.thread_id, missing]) {
         await expect(mallory.history(threadId)).rejects.toMatchObject({ code: 'not_found' });
+        await expect(mallory.getThread(threadId)).rejects.toMatchObject({ code: 'not_found' });
+        await expect(mallory.renameThread(threadId, 'mine now')).rejects.toMatchObject({
+          code: 'not_found',
+        });
+        await expect(mallory.deleteThread(threadId)).rejects.toMatchObject({ code: 'not_found' });
+        await expect(mallory.threadRuns(threadId)).rejects.toMatchObject({ code: 'not_found' });
         await expect(mallory.sendMessage(threadId, 'hi')).rejects.toMatchObject({
           code: 'not_found',
         });
@@ -163,9 +177,10 @@ describe('parity: the same scenarios over REST and WebSocket', () => {
           code: 'not_found',
         });
       }
-      expect(await mallory.listThreads()).toEqual([]);
-      // Alice's run is untouched.
+      expect((await mallory.listThreads()).map((t) => t.id)).not.toContain(started.thread_id);
+      // Alice's run and thread are untouched.
       expect(await alice.status(started.run_id)).toMatchObject({ status: 'complete' });
+      expect((await alice.getThread(started.thread_id)).title).toBe('What is 9 * 9?');
       outcomes[name].foreign = 'not_found';
     });
 

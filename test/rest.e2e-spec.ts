@@ -1,4 +1,6 @@
+import { InProcessRunEventBus, RunEventBus } from '../src/runs/run-event.bus';
 import { RestClient } from './support/rest-client';
+import { until } from './support/until';
 import { readSse } from './support/sse-client';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -147,6 +149,65 @@ describe('REST channel', () => {
       await api.post(`/api/agent/${started.body.run_id}/cancel`);
     });
 
+    it('answers 204 to a reconnect after the end, so EventSource stops reconnecting', async () => {
+      const { started, events } = await runToEnd('What is 2 * 2?');
+      const url = `/api/agent/${started.run_id}/stream`;
+      const res = await api.get(url, { 'last-event-id': String(events.length) });
+      expect(res.status).toBe(204);
+      expect((await api.get(`${url}?after=${events.length - 1}`)).status).toBe(200);
+    });
+
+    it('a reconnecting POST stream resumes its run by id and never starts another', async () => {
+      const body = { query: 'What is 3 + 3?', id: 'post-stream-1' };
+      const first = await readSse(`${app.http}/api/agent/stream`, {
+        token: api.token!,
+        method: 'POST',
+        body,
+      });
+      const runId = first.events[0].run_id;
+      const resumed = await readSse(`${app.http}/api/agent/stream`, {
+        token: api.token!,
+        method: 'POST',
+        body,
+        lastEventId: '2',
+      });
+      expect(resumed.events).toEqual(first.events.slice(2));
+      const anonymous = await fetch(`${app.http}/api/agent/stream`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${api.token}`,
+          'content-type': 'application/json',
+          'last-event-id': '3',
+        },
+        body: JSON.stringify({ query: 'What is 3 + 3?' }),
+      });
+      expect(anonymous.status).toBe(204);
+      const threads = await api.get(`/api/threads?limit=100`);
+      const runs = await api.get(`/api/threads/${first.events[0].thread_id}/runs`);
+      expect(runs.body.items.map((r: { run_id: string }) => r.run_id)).toEqual([runId]);
+      expect(threads.status).toBe(200);
+    });
+
+    it('lets go of the run when a POST stream client disconnects', async () => {
+      const bus = app.app.get(RunEventBus) as InProcessRunEventBus;
+      const controller = new AbortController();
+      const res = await fetch(`${app.http}/api/agent/stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'wait 30 seconds' }),
+        signal: controller.signal,
+      });
+      const runId = res.headers.get('x-run-id')!;
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes('tool_executing'))
+        text += new TextDecoder().decode((await reader.read()).value);
+      expect(bus.listenerCount(runId)).toBe(2); // the executor and this stream
+      controller.abort();
+      await until(() => bus.listenerCount(runId) === 1);
+      await api.post(`/api/agent/${runId}/cancel`);
+    });
+
     it('rejects a malformed Last-Event-ID with 400 naming it', async () => {
       const { started } = await runToEnd('What is 1 + 2?');
       const res = await api.get(`/api/agent/${started.run_id}/stream`, { 'last-event-id': 'abc' });
@@ -214,6 +275,8 @@ describe('REST channel', () => {
       ['/api/threads?limit=0', 'limit'],
       ['/api/threads?limit=abc', 'limit'],
       ['/api/threads?offset=-1', 'offset'],
+      ['/api/threads?offset=100000000000000000000', 'offset'],
+      ['/api/agent/00000000-0000-4000-8000-000000000000/events?after=99999999999', 'after'],
     ])('GET %s is 400 naming %s', async (path, field) => {
       const res = await api.get(path);
       expect(res.status).toBe(400);

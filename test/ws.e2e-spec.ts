@@ -47,6 +47,13 @@ describe('WebSocket channel', () => {
       ['no type', '{"payload": {}}', 'validation_failed'],
       ['an unknown type', '{"type": "launch_rockets", "request_id": "x1"}', 'unknown_type'],
       ['an unknown top-level field', '{"type": "ping", "extra": 1}', 'validation_failed'],
+      ['a prototype key as type', '{"type": "constructor"}', 'unknown_type'],
+      ['__proto__ as type', '{"type": "__proto__"}', 'unknown_type'],
+      [
+        'a huge after',
+        '{"type": "get_run_events", "payload": {"run_id": "x", "after": 99999999999}}',
+        'validation_failed',
+      ],
     ])('%s gets an error frame', async (_label, raw, code) => {
       const before = ws.frames.length;
       ws.sendRaw(raw);
@@ -103,7 +110,7 @@ describe('WebSocket channel', () => {
       // Another client has seen events up to 2; this socket picks up from there.
       const watcher = await WsClient.connect(app.ws, { token });
       const ack = await watcher.request('subscribe', { run_id: runId, after: 2 });
-      expect(ack.payload).toEqual({ run_id: runId, after: 2 });
+      expect(ack.payload).toEqual({ run_id: runId, after: 2, ended: false });
       const events = await watcher.terminal(runId);
       const all = (await rest.get(`/api/agent/${runId}/events`)).body;
       expect(events).toEqual(all.slice(2));
@@ -122,6 +129,24 @@ describe('WebSocket channel', () => {
         token,
       });
       expect(overSse.events).toEqual(await ws.terminal(viaWs.payload.run_id));
+    });
+
+    it('subscribing after the end of a finished run says it ended and sends nothing', async () => {
+      const ack = await ws.request('start_agent', { query: 'What is 1 + 1?' });
+      const events = await ws.terminal(ack.payload.run_id);
+      const client = await WsClient.connect(app.ws, { token });
+      const sub = await client.request('subscribe', {
+        run_id: ack.payload.run_id,
+        after: events.length,
+      });
+      expect(sub.payload).toEqual({
+        run_id: ack.payload.run_id,
+        after: events.length,
+        ended: true,
+      });
+      await client.request('ping');
+      expect(client.updates(ack.payload.run_id)).toEqual([]);
+      await client.close();
     });
 
     it('unsubscribe stops the pushes for that run', async () => {

@@ -77,6 +77,8 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
         { type: 'agent_started', data: { agent: run.agent, model: model.id, query: run.query } },
       );
       if (!started) return; // cancelled before it started
+    } else {
+      await this.closeInterruptedTool(run);
     }
     const checkpoint =
       (await this.persistence.loadCheckpoint<RunCheckpoint>(userId, run.id)) ??
@@ -100,6 +102,27 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
       if (err instanceof RunPaused) return; // waits for a person; the answer resumes it
       throw err;
     }
+  }
+
+  // A process that stopped in the middle of a tool left a tool_executing with no tool_completed.
+  // Close it, so every call a client saw start also ends; the call then runs again.
+  private async closeInterruptedTool(run: Run): Promise<void> {
+    const [last] = await this.persistence.listEvents(
+      run.userId,
+      run.id,
+      Math.max(0, run.lastSeq - 1),
+      1,
+    );
+    if (last?.type !== 'tool_executing') return;
+    await this.persistence.append(run.userId, run.id, {
+      type: 'tool_completed',
+      agentName: last.agent_name,
+      data: {
+        ...last.data,
+        result: { error: 'interrupted by a restart; running it again' },
+        is_error: true,
+      },
+    });
   }
 
   private async firstCheckpoint(run: Run): Promise<RunCheckpoint> {

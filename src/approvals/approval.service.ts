@@ -61,12 +61,16 @@ export class ApprovalService {
       return { decided, resume: resumed !== null };
     });
     if (outcome) {
-      return { view: { ...ApprovalView.of(outcome.decided), replayed: false }, resume: outcome.resume };
+      return {
+        view: { ...ApprovalView.of(outcome.decided), replayed: false },
+        resume: outcome.resume,
+      };
     }
     const earlier = await this.store.find(userId, runId, interruptId);
     if (!earlier) throw new DomainError('not_found', `approval ${interruptId} not found`);
     // A pending row here means the run is gone from under it (deleted), which the caller cannot fix.
-    if (earlier.status === 'pending') throw new Error(`approval ${interruptId} could not be decided`);
+    if (earlier.status === 'pending')
+      throw new Error(`approval ${interruptId} could not be decided`);
     return { view: { ...ApprovalView.of(earlier), replayed: true }, resume: false };
   }
 }

@@ -63,7 +63,13 @@ export class ApprovalStore {
       `UPDATE run_interrupts SET status = $4, message = $5, decided_by = $3, decided_at = now()
        WHERE id = $1 AND run_id = $2 AND user_id = $3 AND status = 'pending'
        RETURNING id`,
-      [interruptId, runId, userId, decision === 'approve' ? 'approved' : 'rejected', message ?? null],
+      [
+        interruptId,
+        runId,
+        userId,
+        decision === 'approve' ? 'approved' : 'rejected',
+        message ?? null,
+      ],
     );
     if (rows.length === 0) return null;
     return manager.getRepository(RunInterrupt).findOneByOrFail({ id: interruptId });

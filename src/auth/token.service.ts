@@ -11,13 +11,16 @@ export class TokenService {
   async verify(token: string | undefined): Promise<AuthenticatedUser> {
     if (!token) throw new DomainError('unauthorized', 'A bearer token is required');
     try {
-      const claims = await this.jwt.verifyAsync<{ sub?: unknown }>(token, {
+      const claims = await this.jwt.verifyAsync<{ sub?: unknown; exp?: unknown }>(token, {
         algorithms: ['HS256'],
       });
       if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 200) {
         throw new Error('bad sub');
       }
-      return { id: claims.sub };
+      return {
+        id: claims.sub,
+        expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
+      };
     } catch {
       throw new DomainError('unauthorized', 'The bearer token is invalid or expired');
     }

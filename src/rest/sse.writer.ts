@@ -18,7 +18,13 @@ export class SseWriter {
     this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
   }
 
-  pipe(events: Observable<RunEvent>, req: Request, res: Response): void {
+  // `null`: the run has ended and the client has everything. 204 tells an EventSource to stop
+  // reconnecting, which a closed 200 stream would not.
+  pipe(events: Observable<RunEvent> | null, req: Request, res: Response): void {
+    if (!events) {
+      res.status(204).end();
+      return;
+    }
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -44,7 +50,8 @@ export class SseWriter {
         end();
       },
     });
-    req.on('close', () => {
+    // The response's close, not the request's: a POST request has closed once its body was read.
+    res.on('close', () => {
       subscription.unsubscribe();
       end();
     });

@@ -8,7 +8,7 @@ import { UserContext } from '../context/user-context';
 import { ThreadStore } from '../threads/thread.store';
 import { RunEvent } from './run-event';
 import { RunEventStream } from './run-event.stream';
-import { ACTIVE_STATUSES } from './run-status';
+import { ACTIVE_STATUSES, isTerminal } from './run-status';
 import { Run } from './run.entity';
 import { CancelResultView, RunStatusView } from './run.views';
 import { StatePersistenceService } from './state-persistence.service';
@@ -44,7 +44,7 @@ export class AgentService {
     try {
       const run = await this.db.transaction(async (manager) => {
         const thread = input.threadId
-          ? await this.threads.require(userId, input.threadId, manager)
+          ? await this.threads.require(userId, input.threadId, manager, true)
           : await this.threads.create(userId, { title: titleFrom(input.query) }, manager);
         const run = await manager.getRepository(Run).save(
           manager.getRepository(Run).create({
@@ -93,9 +93,11 @@ export class AgentService {
     return this.persistence.listEvents(this.ctx.userId, runId, after, limit);
   }
 
-  // Checks ownership now (a 404 must come before any stream starts), then follows the run.
-  async follow(runId: string, after = 0): Promise<Observable<RunEvent>> {
-    await this.getRun(runId);
+  // Checks ownership now (a 404 must come before any stream starts), then follows the run. Null
+  // when the run has ended and nothing is after `after`: there is nothing to follow.
+  async follow(runId: string, after = 0): Promise<Observable<RunEvent> | null> {
+    const run = await this.getRun(runId);
+    if (isTerminal(run.status) && after >= run.lastSeq) return null;
     return this.stream.follow(this.ctx.userId, runId, after);
   }
 

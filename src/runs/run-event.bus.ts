@@ -24,4 +24,9 @@ export class InProcessRunEventBus extends RunEventBus {
     this.emitter.on(runId, listener);
     return () => this.emitter.off(runId, listener);
   }
+
+  // How many followers a run has in this process (the executor counts as one).
+  listenerCount(runId: string): number {
+    return this.emitter.listenerCount(runId);
+  }
 }

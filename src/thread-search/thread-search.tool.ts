@@ -5,7 +5,13 @@ import { ThreadStore } from '../threads/thread.store';
 
 const input = z.object({
   text: z.string().min(2).max(200).describe('words to look for in earlier messages'),
-  limit: z.number().int().min(1).max(20).optional().describe('at most this many matches; default 5'),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .optional()
+    .describe('at most this many matches; default 5'),
 });
 
 // An example of a tool from a feature module: search the user's own conversation history. The

@@ -23,13 +23,19 @@ export class ThreadStore {
     );
   }
 
+  // With `lock` (inside a transaction) the row stays locked until commit: starting a run and
+  // deleting the thread take the same lock, so neither can slip between the other's steps.
   async require(
     userId: string,
     threadId: string,
     manager: EntityManager = this.db.manager,
+    lock = false,
   ): Promise<Thread> {
     const thread = isUuid(threadId)
-      ? await manager.getRepository(Thread).findOneBy({ id: threadId, userId })
+      ? await manager.getRepository(Thread).findOne({
+          where: { id: threadId, userId },
+          lock: lock ? { mode: 'pessimistic_write' } : undefined,
+        })
       : null;
     if (!thread) throw DomainError.notFound('thread', threadId);
     return thread;
@@ -56,8 +62,10 @@ export class ThreadStore {
   }
 
   async softDelete(userId: string, threadId: string): Promise<void> {
-    await this.require(userId, threadId);
-    await this.db.getRepository(Thread).softDelete({ id: threadId, userId });
+    await this.db.transaction(async (manager) => {
+      await this.require(userId, threadId, manager, true);
+      await manager.getRepository(Thread).softDelete({ id: threadId, userId });
+    });
   }
 
   addMessage(
@@ -90,7 +98,11 @@ export class ThreadStore {
     return this.db
       .getRepository(Message)
       .createQueryBuilder('m')
-      .innerJoin(Thread, 't', 't.id = m.thread_id AND t.user_id = m.user_id AND t.deleted_at IS NULL')
+      .innerJoin(
+        Thread,
+        't',
+        't.id = m.thread_id AND t.user_id = m.user_id AND t.deleted_at IS NULL',
+      )
       .where('m.user_id = :userId', { userId })
       .andWhere('m.content ILIKE :pattern', { pattern })
       .orderBy('m.created_at', 'DESC')

@@ -13,6 +13,7 @@ import { RawData, WebSocket } from 'ws';
 import { bearerToken, TokenService } from '../auth/token.service';
 import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
+import { MAX_BODY_BYTES } from '../common/limits';
 import { validatePayload } from '../common/validation';
 import { EnvironmentVariables } from '../config/env.validation';
 import { ContextCarrier } from '../context/user-context';
@@ -20,7 +21,6 @@ import { WS_OPERATIONS } from './ws-operations';
 import { WsSession } from './ws-session';
 
 export const WS_PATH = '/ws';
-const MAX_FRAME_BYTES = 1024 * 1024;
 const UNAUTHORIZED_CLOSE = 4401;
 const GOING_AWAY_CLOSE = 1001;
 
@@ -33,7 +33,7 @@ interface ClientFrame {
 // The WebSocket channel. Nest keeps a gateway a singleton, so every frame gets its own context id
 // and resolves the request-scoped services under it, carrying the socket's user: the same services,
 // built the same way, as for an HTTP request.
-@WebSocketGateway({ path: WS_PATH, maxPayload: MAX_FRAME_BYTES })
+@WebSocketGateway({ path: WS_PATH, maxPayload: MAX_BODY_BYTES })
 export class AgentGateway
   implements
     OnGatewayInit,
@@ -90,7 +90,12 @@ export class AgentGateway
     // Frames that arrive while the token is being checked wait for it, in order.
     let queue = Promise.resolve();
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      queue = queue.then(() => this.onFrame(session, data, isBinary));
+      // Nothing may escape: a rejected queue would leave the socket silently dead.
+      queue = queue
+        .then(() => this.onFrame(session, data, isBinary))
+        .catch((err: unknown) => {
+          session.send({ type: 'error', payload: toErrorPayload(err, randomUUID()).payload });
+        });
     });
   }
 
@@ -105,6 +110,16 @@ export class AgentGateway
       user = await session.user;
     } catch {
       return; // the connection is being closed as unauthorized
+    }
+    if (session.closed) return; // frames queued behind a close are dropped
+    // The token was checked at connect; a socket must not outlive it (REST checks every request).
+    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) {
+      session.send({
+        type: 'error',
+        payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
+      });
+      session.socket.close(UNAUTHORIZED_CLOSE, 'token expired');
+      return;
     }
     const correlationId = randomUUID();
     const parsed = parseFrame(data, isBinary);
@@ -125,7 +140,9 @@ export class AgentGateway
   ): Promise<void> {
     const requestId = frame.request_id;
     try {
-      const operation = WS_OPERATIONS[frame.type.toLowerCase()];
+      const type = frame.type.toLowerCase();
+      // Own keys only: "constructor" or "__proto__" is an unknown type, not an operation.
+      const operation = Object.hasOwn(WS_OPERATIONS, type) ? WS_OPERATIONS[type] : undefined;
       if (!operation) {
         throw new DomainError(
           'unknown_type',

@@ -27,7 +27,8 @@ export interface OperationContext {
 export interface Reply {
   type: 'ack' | 'pong';
   payload: unknown;
-  follow?: { runId: string; events: Observable<RunEvent> };
+  // events null: the run has ended and nothing is left to send.
+  follow?: { runId: string; events: Observable<RunEvent> | null };
 }
 
 interface Operation<P extends object> {
@@ -77,9 +78,10 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
     run: async (p, ctx) => {
       const after = p.after ?? 0;
       const events = await (await handler(ctx)).followRun(p.run_id, after);
+      // `ended`: the run is over and nothing is after `after`, so no updates will come.
       return {
         type: 'ack',
-        payload: { run_id: p.run_id, after },
+        payload: { run_id: p.run_id, after, ended: events === null },
         follow: { runId: p.run_id, events },
       };
     },

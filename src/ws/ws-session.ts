@@ -12,6 +12,7 @@ export type ServerFrame = {
 // One connected socket: its user (once the token is verified) and the runs it follows.
 export class WsSession {
   private readonly subscriptions = new Map<string, Subscription>();
+  closed = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -23,7 +24,9 @@ export class WsSession {
   }
 
   // Following a run again replaces the earlier subscription, from the new position.
-  follow(runId: string, events: Observable<RunEvent>): void {
+  follow(runId: string, events: Observable<RunEvent> | null): void {
+    // A frame handled while the socket closed must not leave a subscription behind.
+    if (this.closed || !events) return;
     this.unfollow(runId);
     const subscription = events.subscribe({
       next: (event) => this.send({ type: 'agent_update', payload: event }),
@@ -49,6 +52,7 @@ export class WsSession {
   }
 
   close(): void {
+    this.closed = true;
     this.subscriptions.forEach((s) => s.unsubscribe());
     this.subscriptions.clear();
   }

@@ -43,6 +43,16 @@ export interface Channel {
   events(runId: string, after?: number): Promise<RunEvent[]>;
   history(threadId: string): Promise<{ role: string; content: string; run_id: string | null }[]>;
   createThread(title: string): Promise<{ id: string; title: string }>;
+  getThread(threadId: string): Promise<{ id: string; title: string }>;
+  renameThread(threadId: string, title: string): Promise<{ id: string; title: string }>;
+  deleteThread(threadId: string): Promise<void>;
+  threadRuns(threadId: string): Promise<{ run_id: string; status: string }[]>;
+  approve(
+    runId: string,
+    interruptId: string,
+    decision: 'approve' | 'reject',
+    message?: string,
+  ): Promise<{ status: string; replayed: boolean; decided_by: string; message: string | null }>;
   listThreads(): Promise<{ id: string; title: string }[]>;
   close(): Promise<void>;
 }
@@ -130,6 +140,35 @@ class RestChannel implements Channel {
     return (await ok<any>(await this.api.get('/api/threads?limit=100'), 200)).items;
   }
 
+  async getThread(threadId: string) {
+    return ok(await this.api.get(`/api/threads/${threadId}`), 200);
+  }
+
+  async renameThread(threadId: string, title: string) {
+    return ok(await this.api.patch(`/api/threads/${threadId}`, { title }), 200);
+  }
+
+  async deleteThread(threadId: string) {
+    ok(await this.api.delete(`/api/threads/${threadId}`), 204);
+  }
+
+  async threadRuns(threadId: string) {
+    return (await ok<any>(await this.api.get(`/api/threads/${threadId}/runs`), 200)).items;
+  }
+
+  async approve(
+    runId: string,
+    interruptId: string,
+    decision: 'approve' | 'reject',
+    message?: string,
+  ) {
+    const res = await this.api.post(`/api/agent/${runId}/approvals/${interruptId}`, {
+      decision,
+      message,
+    });
+    return ok(res, 200);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -189,6 +228,32 @@ class WsChannel implements Channel {
 
   async listThreads() {
     return ack<any>(await this.client.request('list_threads', { limit: 100 })).items;
+  }
+
+  async getThread(threadId: string) {
+    return ack(await this.client.request('get_thread', { thread_id: threadId }));
+  }
+
+  async renameThread(threadId: string, title: string) {
+    return ack(await this.client.request('update_thread', { thread_id: threadId, title }));
+  }
+
+  async deleteThread(threadId: string) {
+    ack(await this.client.request('delete_thread', { thread_id: threadId }));
+  }
+
+  async threadRuns(threadId: string) {
+    return ack<any>(await this.client.request('get_thread_runs', { thread_id: threadId })).items;
+  }
+
+  async approve(
+    runId: string,
+    interruptId: string,
+    decision: 'approve' | 'reject',
+    message?: string,
+  ) {
+    const payload = { run_id: runId, interrupt_id: interruptId, decision, message };
+    return ack(await this.client.request('approve_tool', payload));
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,8 @@ export interface FakeTurnOptions {
   usage?: Partial<FakeUsage>;
   // Pause before each SSE frame after the first (and before an error response).
   delayMs?: number;
+  // The *AfterChunks counts are SSE frames from the start of the body, bookkeeping frames included
+  // (OpenAI: the role chunk; Anthropic: message_start, content_block_start, ping).
   // Write this many SSE frames, then destroy the socket (the client sees a truncated body).
   breakAfterChunks?: number;
   // Write this many SSE frames, then one truncated (unparseable) data line, then end cleanly.
@@ -307,8 +309,9 @@ export abstract class FakeLlmServer {
     const request: RecordedRequest = { method, path, headers: req.headers, body, rawBody };
     this.requests.push(request);
 
-    if (!this.isModelRoute(method, path.split('?')[0])) {
-      this.sendJson(res, 404, this.notFoundBody(method, path.split('?')[0]));
+    const pathname = path.split('?')[0];
+    if (!this.isModelRoute(method, pathname)) {
+      this.sendJson(res, 404, this.notFoundBody(method, pathname));
       return;
     }
 
@@ -408,7 +411,8 @@ export abstract class FakeLlmServer {
 function countFragments(turn: FakeTurn): number {
   let count = 0;
   for (const part of turn.parts) {
-    if (part.type === 'tool-call') count += splitBySize(argumentsJson(part), 8).length;
+    if (part.type === 'tool-call')
+      count += splitBySize(argumentsJson(part), turn.chunkSize ?? 8).length;
     else count += splitText(part.text, turn.chunkSize).length;
   }
   return Math.max(1, count);
@@ -835,7 +839,7 @@ export class FakeAnthropicServer extends FakeLlmServer {
               type: 'tool_use',
               id: part.id,
               name: part.name,
-              input: typeof part.arguments === 'string' ? part.arguments : part.arguments,
+              input: toolInputObject(part),
             };
         }
       }),
@@ -856,6 +860,17 @@ function anthropicStopReason(turn: FakeTurn): string {
   return (
     turn.finishReason ?? (turn.parts.some((p) => p.type === 'tool-call') ? 'tool_use' : 'end_turn')
   );
+}
+
+// The non-streaming API returns tool input as an object; a scripted string is parsed when it is
+// JSON and otherwise sent as is.
+function toolInputObject(call: FakeToolCall): unknown {
+  if (typeof call.arguments !== 'string') return call.arguments;
+  try {
+    return JSON.parse(call.arguments) as unknown;
+  } catch {
+    return call.arguments;
+  }
 }
 
 function fakeSignature(): string {

@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
@@ -38,18 +38,27 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 }
 
 export async function startTestApp(
-  options: { databaseUrl?: string; env?: Record<string, string> } = {},
+  options: {
+    databaseUrl?: string;
+    env?: Record<string, string>;
+    // Extra modules, as a team's feature module would be added to AppModule.
+    imports?: ModuleMetadata['imports'];
+  } = {},
 ): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createDatabase());
+  for (const key of Object.keys(process.env)) if (key.startsWith('LLM_')) delete process.env[key];
   Object.assign(process.env, {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     JWT_SECRET: TEST_JWT_SECRET,
     SSE_HEARTBEAT_MS: '15000',
+    WS_HEARTBEAT_MS: '30000',
     DATABASE_URL: databaseUrl,
     ...options.env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(), ...(options.imports ?? [])],
+  }).compile();
   const app = configureApp(moduleRef.createNestApplication({ bufferLogs: true }));
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

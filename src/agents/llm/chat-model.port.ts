@@ -42,12 +42,7 @@ export interface ChatModel {
 }
 
 export type ModelErrorCode =
-  | 'auth'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'timeout'
-  | 'bad_response'
-  | 'rejected';
+  'auth' | 'rate_limited' | 'unavailable' | 'timeout' | 'bad_response' | 'rejected';
 
 // A failure of the model provider, in words a user can act on.
 export class ModelError extends Error {

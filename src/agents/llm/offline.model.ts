@@ -102,8 +102,8 @@ function delegationIn(query: string, tools: ToolSpec[]): Omit<ToolCall, 'id'> | 
   const delegate = tools.find((t) => t.name === 'delegate');
   const match = query.match(/\bask\s+(?:the\s+)?([A-Za-z0-9_-]+)(?:\s+agent)?\s+to\s+(.+)/is);
   if (!delegate || !match) return null;
-  const agents = (delegate.parameters as { properties?: { agent?: { enum?: string[] } } }).properties
-    ?.agent?.enum;
+  const agents = (delegate.parameters as { properties?: { agent?: { enum?: string[] } } })
+    .properties?.agent?.enum;
   if (!agents?.includes(match[1])) return null;
   return { name: 'delegate', arguments: { agent: match[1], task: match[2].trim() } };
 }

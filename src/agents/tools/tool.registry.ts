@@ -89,7 +89,8 @@ function failure(error: string): ToolOutcome {
 
 function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
-    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    const fail = () =>
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
   });

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MaxLength } from 'class-validator';
+import { MAX_SEQ } from '../../common/limits';
 
 // Reading events from a position: `?after=N` over REST, `{ after }` in a frame.
 export class EventsQueryDto {
@@ -9,6 +10,7 @@ export class EventsQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   after?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 1000 })
@@ -29,6 +31,7 @@ export class StreamQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   after?: number;
 }
 
@@ -46,6 +49,7 @@ export class SubscribeDto extends RunRefDto {
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(MAX_SEQ)
   after?: number;
 }
 

@@ -44,7 +44,8 @@ export class StartAgentDto {
   agent?: string;
 
   @ApiPropertyOptional({
-    description: 'A model the configuration allows (LLM_MODEL or one of LLM_MODELS); default LLM_MODEL',
+    description:
+      'A model the configuration allows (LLM_MODEL or one of LLM_MODELS); default LLM_MODEL',
     example: 'gpt-4o-mini',
   })
   @IsOptional()
