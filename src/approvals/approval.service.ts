@@ -66,6 +66,7 @@ export class ApprovalService {
         resume: outcome.resume,
       };
     }
+    // Not decided now: answered before (return that answer), or not this user's (not found).
     const earlier = await this.store.find(userId, runId, interruptId);
     if (!earlier) throw new DomainError('not_found', `approval ${interruptId} not found`);
     // A pending row here means the run is gone from under it (deleted), which the caller cannot fix.

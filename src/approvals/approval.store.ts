@@ -59,7 +59,9 @@ export class ApprovalStore {
     decision: Decision,
     message: string | undefined,
   ): Promise<RunInterrupt | null> {
-    const rows: { id: string }[] = await manager.query(
+    if (!isUuid(runId) || !isUuid(interruptId)) return null;
+    // An UPDATE through TypeORM's query() answers [rows, affected count].
+    const [rows] = (await manager.query(
       `UPDATE run_interrupts SET status = $4, message = $5, decided_by = $3, decided_at = now()
        WHERE id = $1 AND run_id = $2 AND user_id = $3 AND status = 'pending'
        RETURNING id`,
@@ -70,8 +72,8 @@ export class ApprovalStore {
         decision === 'approve' ? 'approved' : 'rejected',
         message ?? null,
       ],
-    );
+    )) as [{ id: string }[], number];
     if (rows.length === 0) return null;
-    return manager.getRepository(RunInterrupt).findOneByOrFail({ id: interruptId });
+    return manager.getRepository(RunInterrupt).findOneByOrFail({ id: interruptId, userId });
   }
 }

@@ -60,10 +60,11 @@ export class OfflineModel implements ChatModel {
 
 function plan(query: string, tools: ToolSpec[]): Omit<ToolCall, 'id'>[] {
   const available = new Set(tools.map((t) => t.name));
-  const explicit = explicitCall(query, available);
-  if (explicit) return [explicit];
+  // Delegation first: "ask the researcher to use thread_search ..." is the researcher's job.
   const delegation = delegationIn(query, tools);
   if (delegation) return [delegation];
+  const explicit = explicitCall(query, available);
+  if (explicit) return [explicit];
   const calls: Omit<ToolCall, 'id'>[] = [];
   const wait = query.match(/\bwait\s+(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b/i);
   if (wait && available.has('wait')) {
