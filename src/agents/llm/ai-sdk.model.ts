@@ -123,6 +123,21 @@ function toModelMessages(messages: ChatMessage[]): ModelMessage[] {
   });
 }
 
+// Providers' in-stream error events arrive as plain objects ({ type, message } or { error: {...} }).
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) {
+    const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
+    return `${cause.message}${inner}`;
+  }
+  if (typeof cause === 'object' && cause !== null) {
+    const body = cause as { message?: unknown; error?: { message?: unknown } };
+    const message = body.message ?? body.error?.message;
+    if (typeof message === 'string') return message;
+    return JSON.stringify(cause).slice(0, 300);
+  }
+  return String(cause);
+}
+
 function asObject(input: unknown): Record<string, unknown> {
   return typeof input === 'object' && input !== null && !Array.isArray(input)
     ? (input as Record<string, unknown>)
@@ -147,7 +162,8 @@ export function describeFailure(
     cause = err.lastError;
     if (err.reason === 'maxRetriesExceeded') attempts = ` after ${err.errors.length} attempts`;
   }
-  if (APICallError.isInstance(cause) && cause.statusCode !== undefined) {
+  // A status under 400 means the response started fine and broke off (statusCode 200).
+  if (APICallError.isInstance(cause) && cause.statusCode !== undefined && cause.statusCode >= 400) {
     const status = cause.statusCode;
     if (status === 401 || status === 403) {
       return new ModelError(
@@ -172,7 +188,7 @@ export function describeFailure(
       'rejected',
     );
   }
-  const detail = cause instanceof Error ? cause.message : String(cause);
+  const detail = describeCause(cause);
   return new ModelError(
     `The model provider's response broke off or could not be read (${detail}).`,
     'bad_response',

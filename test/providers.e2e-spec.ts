@@ -1,0 +1,215 @@
+import { RunEvent } from '../src/runs/run-event';
+import {
+  FakeAnthropicServer,
+  FakeOpenAiServer,
+  reasoningThenText,
+  startFakeAnthropic,
+  startFakeOpenAi,
+  textTurn,
+  toolCallTurn,
+} from './support/fake-llm-servers';
+import { RestClient } from './support/rest-client';
+import { readSse } from './support/sse-client';
+import { startTestApp, TestApp } from './support/test-app';
+
+const types = (events: RunEvent[]) => events.map((e) => e.type);
+const last = (events: RunEvent[]) => events[events.length - 1];
+
+async function runToEnd(app: TestApp, api: RestClient, body: Record<string, unknown>) {
+  const started = await api.post('/api/agent/run_agent', body);
+  expect(started.status).toBe(202);
+  const { events } = await readSse(`${app.http}/api/agent/${started.body.run_id}/stream`, {
+    token: api.token!,
+  });
+  const status = (await api.get(`/api/agent/${started.body.run_id}/status`)).body;
+  return { events, status };
+}
+
+// Real providers through the AI SDK, against fake servers that speak the providers' own wire
+// formats over real HTTP.
+describe('an OpenAI-compatible provider', () => {
+  let fake: FakeOpenAiServer;
+  let app: TestApp;
+  let api: RestClient;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+    app = await startTestApp({
+      env: {
+        LLM_PROVIDER: 'openai-compatible',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'fake-large',
+        LLM_MODELS: 'fake-small',
+        LLM_API_KEY: 'sk-test',
+        LLM_MAX_RETRIES: '2',
+      },
+    });
+    api = new RestClient(app.http, await app.token('priya'));
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+  beforeEach(() => fake.reset());
+
+  it('streams a long answer as tens of coalesced chunks, not thousands, and records usage', async () => {
+    const answer = Array.from({ length: 600 }, (_, i) => `w${i}`).join(' ');
+    fake.enqueue(
+      textTurn(answer, { chunkSize: 3, usage: { inputTokens: 120, outputTokens: 900 } }),
+    );
+    const { events, status } = await runToEnd(app, api, { query: 'Write a long text' });
+    const chunks = events.filter((e) => e.type === 'agent_response_chunk');
+    expect(chunks.map((c) => c.data.text).join('')).toBe(answer);
+    expect(chunks.length).toBeGreaterThanOrEqual(Math.floor(answer.length / 200));
+    expect(chunks.length).toBeLessThan(60); // the fake sent ~1000 deltas
+    expect(last(events)).toMatchObject({ type: 'agent_completed', data: { answer } });
+    expect(status.usage).toEqual({
+      input_tokens: 120,
+      output_tokens: 900,
+      models: { 'fake-large': { input_tokens: 120, output_tokens: 900 } },
+    });
+    const sent = fake.requests[0];
+    expect(sent.headers.authorization).toBe('Bearer sk-test');
+    expect(sent.body.model).toBe('fake-large');
+    expect(sent.body.messages[0]).toMatchObject({ role: 'system' });
+    expect(sent.body.messages[sent.body.messages.length - 1]).toMatchObject({
+      role: 'user',
+      content: 'Write a long text',
+    });
+  });
+
+  it('runs a tool the model calls and sends it the result', async () => {
+    fake.enqueue(
+      toolCallTurn([{ id: 'call_abc', name: 'calculator', arguments: { expression: '6 * 7' } }]),
+      textTurn('It is 42.'),
+    );
+    const { events } = await runToEnd(app, api, { query: 'What is six times seven?' });
+    expect(types(events)).toEqual([
+      'agent_started',
+      'tool_executing',
+      'tool_completed',
+      'agent_response_chunk',
+      'agent_completed',
+    ]);
+    expect(events[2].data).toMatchObject({ call_id: 'call_abc', result: { value: 42 } });
+    const second = fake.requests[1].body;
+    expect(second.tools.map((t: { function: { name: string } }) => t.function.name)).toContain(
+      'calculator',
+    );
+    expect(second.messages).toContainEqual(
+      expect.objectContaining({
+        role: 'tool',
+        tool_call_id: 'call_abc',
+        content: expect.stringContaining('42'),
+      }),
+    );
+  });
+
+  it('retries a 429 and then succeeds', async () => {
+    fake.enqueue({ status: 429 }, textTurn('Done.'));
+    const { events } = await runToEnd(app, api, { query: 'hello' });
+    expect(last(events)).toMatchObject({ type: 'agent_completed', data: { answer: 'Done.' } });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('fails the run with a readable agent_error when the stream breaks off', async () => {
+    fake.enqueue(
+      textTurn('This answer will not be finished', { chunkSize: 4, breakAfterChunks: 3 }),
+    );
+    const { events, status } = await runToEnd(app, api, { query: 'hello' });
+    expect(last(events).type).toBe('agent_error');
+    expect(last(events).data).toMatchObject({
+      code: 'bad_response',
+      message: expect.stringContaining('broke off'),
+    });
+    expect(status).toMatchObject({ status: 'failed', error: expect.stringContaining('broke off') });
+    // The app carries on.
+    fake.enqueue(textTurn('Still here.'));
+    expect(last((await runToEnd(app, api, { query: 'again' })).events).data.answer).toBe(
+      'Still here.',
+    );
+  });
+
+  it('fails with words a user can act on when the provider keeps failing', async () => {
+    fake.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
+    const unavailable = await runToEnd(app, api, { query: 'hello' });
+    expect(last(unavailable.events).data).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/unavailable \(HTTP 503\) after 3 attempts/),
+    });
+    fake.enqueue({ status: 401 });
+    const refused = await runToEnd(app, api, { query: 'hello' });
+    expect(last(refused.events).data).toMatchObject({
+      code: 'auth',
+      message: expect.stringContaining('LLM_API_KEY'),
+    });
+    expect(fake.requests).toHaveLength(4); // a 401 is not retried
+  });
+
+  it('uses another allowed model when a request asks for it', async () => {
+    fake.enqueue(textTurn('Small answer.', { usage: { inputTokens: 5, outputTokens: 2 } }));
+    const { status } = await runToEnd(app, api, { query: 'hello', model: 'fake-small' });
+    expect(fake.requests[0].body.model).toBe('fake-small');
+    expect(status).toMatchObject({
+      model: 'fake-small',
+      usage: { models: { 'fake-small': { input_tokens: 5 } } },
+    });
+  });
+});
+
+describe('the Anthropic provider', () => {
+  let fake: FakeAnthropicServer;
+  let app: TestApp;
+  let api: RestClient;
+
+  beforeAll(async () => {
+    fake = await startFakeAnthropic();
+    app = await startTestApp({
+      env: {
+        LLM_PROVIDER: 'anthropic',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'claude-sonnet-4-5',
+        LLM_API_KEY: 'sk-ant-test',
+      },
+    });
+    api = new RestClient(app.http, await app.token('amir'));
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+
+  it('streams reasoning as agent_thinking and the answer as chunks', async () => {
+    fake.enqueue(reasoningThenText('The user greets me.', 'Hello there!'));
+    const { events } = await runToEnd(app, api, { query: 'hi' });
+    expect(types(events)).toEqual([
+      'agent_started',
+      'agent_thinking',
+      'agent_response_chunk',
+      'agent_completed',
+    ]);
+    expect(events[1].data.text).toBe('The user greets me.');
+    expect(last(events).data.answer).toBe('Hello there!');
+    expect(fake.requests[0].headers['x-api-key']).toBe('sk-ant-test');
+  });
+
+  it('runs a tool the model calls', async () => {
+    fake.enqueue(
+      toolCallTurn([{ id: 'toolu_1', name: 'calculator', arguments: { expression: '2 ^ 8' } }]),
+      textTurn('256.'),
+    );
+    const { events } = await runToEnd(app, api, { query: 'two to the eighth?' });
+    expect(events.find((e) => e.type === 'tool_completed')!.data).toMatchObject({
+      result: { value: 256 },
+    });
+    expect(last(events).data.answer).toBe('256.');
+  });
+});
+
+describe('provider configuration', () => {
+  it('refuses to start without the key a provider needs', async () => {
+    await expect(
+      startTestApp({ env: { LLM_PROVIDER: 'openai', LLM_MODEL: 'gpt-4o-mini' } }),
+    ).rejects.toThrow('LLM_API_KEY is required when LLM_PROVIDER is openai');
+  });
+});
