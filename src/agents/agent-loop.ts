@@ -205,11 +205,10 @@ export class AgentLoop {
 
   // Hands a task to a sub-agent, which works in its own frame, and returns its answer.
   private async delegate(agent: AgentOptions, call: ToolCall, depth: number): Promise<ToolOutcome> {
-    const target = String(call.arguments.agent ?? '');
-    const task = String(call.arguments.task ?? '');
+    const { agent: target, task } = call.arguments;
     const sub = this.services.agents.delegates().find((a) => a.name === target);
-    if (!sub || !task) {
-      return { result: { error: `no agent named "${target}", or no task` }, isError: true };
+    if (!sub || typeof task !== 'string' || !task) {
+      return { result: { error: 'delegate needs an agent of the list and a task' }, isError: true };
     }
     const announced = { tool: call.name, call_id: call.id, arguments: call.arguments };
     if (!this.checkpoint.frames[depth + 1]) {

@@ -8,7 +8,7 @@ export class EventCoalescer {
   private text = '';
   private timer?: NodeJS.Timeout;
   private writes: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
+  private failure: Error | null = null;
 
   constructor(
     private readonly write: (kind: StreamedKind, text: string) => Promise<void>,
@@ -49,7 +49,7 @@ export class EventCoalescer {
     this.writes = this.writes
       .then(() => (this.failure ? undefined : this.write(kind, text)))
       .catch((err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
       });
   }
 }

@@ -61,7 +61,7 @@ export class ApprovalStore {
   ): Promise<RunInterrupt | null> {
     if (!isUuid(runId) || !isUuid(interruptId)) return null;
     // An UPDATE through TypeORM's query() answers [rows, affected count].
-    const [rows] = (await manager.query(
+    const [rows] = await manager.query<[{ id: string }[], number]>(
       `UPDATE run_interrupts SET status = $4, message = $5, decided_by = $3, decided_at = now()
        WHERE id = $1 AND run_id = $2 AND user_id = $3 AND status = 'pending'
        RETURNING id`,
@@ -72,7 +72,7 @@ export class ApprovalStore {
         decision === 'approve' ? 'approved' : 'rejected',
         message ?? null,
       ],
-    )) as [{ id: string }[], number];
+    );
     if (rows.length === 0) return null;
     return manager.getRepository(RunInterrupt).findOneByOrFail({ id: interruptId, userId });
   }

@@ -72,4 +72,86 @@ describe('validateEnv', () => {
       'DATABASE_URL must be a postgres:// URL',
     );
   });
+
+  describe('language model', () => {
+    it('uses the offline model, which needs nothing else, by default', () => {
+      expect(validateEnv(env())).toMatchObject({
+        LLM_PROVIDER: 'offline',
+        LLM_TIMEOUT_MS: 120_000,
+        LLM_MAX_RETRIES: 2,
+      });
+    });
+
+    it('accepts the offline model with no model, key or URL', () => {
+      expect(validateEnv(env({ LLM_PROVIDER: 'offline' })).LLM_PROVIDER).toBe('offline');
+    });
+
+    it.each([
+      ['openai', { LLM_MODEL: 'gpt-4o-mini', LLM_API_KEY: 'sk-test' }],
+      ['anthropic', { LLM_MODEL: 'claude-sonnet-4-5', LLM_API_KEY: 'sk-ant-test' }],
+      ['openai-compatible', { LLM_MODEL: 'llama3', LLM_BASE_URL: 'http://localhost:11434/v1' }],
+    ])('accepts %s with what it needs', (provider, settings) => {
+      expect(validateEnv(env({ LLM_PROVIDER: provider, ...settings }))).toMatchObject({
+        LLM_PROVIDER: provider,
+        ...settings,
+      });
+    });
+
+    it.each(['openai', 'anthropic'])('refuses %s without LLM_API_KEY, naming it', (provider) => {
+      expect(() => validateEnv(env({ LLM_PROVIDER: provider, LLM_MODEL: 'm' }))).toThrow(
+        `LLM_API_KEY is required when LLM_PROVIDER is ${provider}`,
+      );
+    });
+
+    it('refuses openai-compatible without LLM_BASE_URL', () => {
+      expect(() =>
+        validateEnv(env({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'llama3' })),
+      ).toThrow('LLM_BASE_URL is required when LLM_PROVIDER is openai-compatible');
+    });
+
+    it('does not require an API key for openai-compatible', () => {
+      const settings = { LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'llama3' };
+
+      expect(() =>
+        validateEnv(env({ ...settings, LLM_BASE_URL: 'http://localhost:11434/v1' })),
+      ).not.toThrow();
+    });
+
+    it.each([
+      ['openai', { LLM_API_KEY: 'sk-test' }],
+      ['anthropic', { LLM_API_KEY: 'sk-ant-test' }],
+      ['openai-compatible', { LLM_BASE_URL: 'http://localhost:11434/v1' }],
+    ])('refuses %s without LLM_MODEL', (provider, settings) => {
+      expect(() => validateEnv(env({ LLM_PROVIDER: provider, ...settings }))).toThrow(
+        `LLM_MODEL is required when LLM_PROVIDER is ${provider}`,
+      );
+    });
+
+    it('names every missing setting at once', () => {
+      expect(() => validateEnv(env({ LLM_PROVIDER: 'openai' }))).toThrow(
+        /LLM_MODEL is required[\s\S]*LLM_API_KEY is required/,
+      );
+    });
+
+    it('rejects an unknown provider', () => {
+      expect(() => validateEnv(env({ LLM_PROVIDER: 'cohere' }))).toThrow(/LLM_PROVIDER/);
+    });
+
+    it('rejects an LLM_BASE_URL that is not http(s)', () => {
+      expect(() =>
+        validateEnv(
+          env({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_BASE_URL: 'localhost:1' }),
+        ),
+      ).toThrow('LLM_BASE_URL must be an http(s) URL');
+    });
+
+    it('converts and bounds the timeout and retries', () => {
+      expect(validateEnv(env({ LLM_TIMEOUT_MS: '5000', LLM_MAX_RETRIES: '0' }))).toMatchObject({
+        LLM_TIMEOUT_MS: 5000,
+        LLM_MAX_RETRIES: 0,
+      });
+      expect(() => validateEnv(env({ LLM_TIMEOUT_MS: '99' }))).toThrow(/LLM_TIMEOUT_MS/);
+      expect(() => validateEnv(env({ LLM_MAX_RETRIES: '11' }))).toThrow(/LLM_MAX_RETRIES/);
+    });
+  });
 });

@@ -14,6 +14,7 @@ import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -29,6 +30,15 @@ import { RunEvent } from '../runs/run-event';
 import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
 import { ApiErrors } from './api-errors.decorator';
 import { resumePoint, SseWriter } from './sse.writer';
+
+const SSE_CONTENT = {
+  'text/event-stream': {
+    schema: { type: 'string' },
+    example:
+      'retry: 2000\n\nid: 1\nevent: agent_started\ndata: {"run_id":"…","thread_id":"…","seq":1,' +
+      '"type":"agent_started","agent_name":"supervisor","data":{…},"timestamp":"…"}\n\n: keep-alive\n\n',
+  },
+};
 
 const SSE_DESCRIPTION =
   'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <event JSON>`. Resumes after the ' +
@@ -60,7 +70,10 @@ export class AgentController {
     description: SSE_DESCRIPTION,
   })
   @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'The event stream; X-Run-Id and X-Thread-Id headers name the run' })
+  @ApiOkResponse({
+    description: 'The event stream; X-Run-Id and X-Thread-Id headers name the run',
+    content: SSE_CONTENT,
+  })
   @ApiErrors(404, 409)
   async startAndStream(
     @Body() dto: StartAgentDto,
@@ -104,7 +117,8 @@ export class AgentController {
   @ApiOperation({ summary: "Stream a run's events", description: SSE_DESCRIPTION })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq' })
-  @ApiOkResponse({ description: 'The event stream' })
+  @ApiOkResponse({ description: 'The event stream', content: SSE_CONTENT })
+  @ApiNoContentResponse({ description: 'The run has ended and nothing is after the resume point' })
   @ApiErrors(404)
   async stream(
     @Param('run_id') runId: string,

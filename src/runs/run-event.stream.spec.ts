@@ -16,6 +16,7 @@ function event(seq: number, type: RunEventType = 'agent_thinking'): RunEvent {
     thread_id: THREAD,
     seq,
     type,
+    agent_name: 'supervisor',
     data: { n: seq },
     timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
   };

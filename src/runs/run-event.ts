@@ -27,10 +27,10 @@ export function isTerminalEvent(type: string): boolean {
 // The one shape of an event, whichever way it travels: /events, SSE `data:` and WebSocket
 // `agent_update` payloads are all this object.
 export class RunEvent {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   run_id: string;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   thread_id: string;
 
   @ApiProperty({ example: 1, description: 'Position in the run, 1, 2, 3... with no gaps' })

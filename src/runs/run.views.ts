@@ -3,10 +3,10 @@ import { RUN_STATUSES, RunStatus } from './run-status';
 import { Run } from './run.entity';
 
 export class RunStartedView {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   run_id: string;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   thread_id: string;
 
   @ApiProperty({ enum: ['started'], example: 'started' })
@@ -38,10 +38,10 @@ export class RunUsageView extends TokenUsageView {
 }
 
 export class RunStatusView {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   run_id: string;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   thread_id: string;
 
   @ApiProperty({ enum: RUN_STATUSES, example: 'complete' })
@@ -103,7 +103,7 @@ function usageOf(models: Run['usage']): RunUsageView {
 }
 
 export class CancelResultView {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   run_id: string;
 
   @ApiProperty({ enum: RUN_STATUSES, example: 'cancelled' })

@@ -18,12 +18,12 @@ export interface EventInput {
 
 export interface AtomicWork {
   manager: EntityManager;
-  transition(
+  transition: (
     userId: string,
     runId: string,
     change: Transition,
     event: EventInput,
-  ): Promise<RunEvent | null>;
+  ) => Promise<RunEvent | null>;
 }
 
 export interface Transition {

@@ -30,10 +30,10 @@ export class ThreadView {
 }
 
 export class MessageView {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   id: string;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   thread_id: string;
 
   @ApiProperty({ enum: MESSAGE_ROLES, example: 'user' })
@@ -42,7 +42,12 @@ export class MessageView {
   @ApiProperty({ example: 'What is 17 * 23?' })
   content: string;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e',
+  })
   run_id: string | null;
 
   @ApiProperty({ example: '2026-11-25T18:00:00.000Z' })

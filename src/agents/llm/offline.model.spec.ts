@@ -2,9 +2,23 @@ import { ChatMessage, ModelChunk, ModelRequest, ToolCall, ToolSpec } from './cha
 import { OfflineModel } from './offline.model';
 
 const ALL_TOOLS = ['calculator', 'clock', 'wait'];
+const SYSTEM = 'You are the supervisor.';
 
 function toolSpec(name: string): ToolSpec {
   return { name, description: `the ${name} tool`, parameters: { type: 'object', properties: {} } };
+}
+
+// The delegate tool as the agent loop offers it: the agents it may hand tasks to are an enum.
+function delegateSpec(...agents: string[]): ToolSpec {
+  return {
+    name: 'delegate',
+    description: 'Hands a task to another agent and returns its answer.',
+    parameters: {
+      type: 'object',
+      properties: { agent: { type: 'string', enum: agents }, task: { type: 'string' } },
+      required: ['agent', 'task'],
+    },
+  };
 }
 
 function user(content: string): ChatMessage {
@@ -25,8 +39,17 @@ function toolResult(toolName: string, result: object, isError = false): ChatMess
   };
 }
 
-function request(messages: ChatMessage[], tools = ALL_TOOLS, signal?: AbortSignal): ModelRequest {
-  return { messages, tools: tools.map(toolSpec), signal: signal ?? new AbortController().signal };
+function request(
+  messages: ChatMessage[],
+  tools: (string | ToolSpec)[] = ALL_TOOLS,
+  signal?: AbortSignal,
+): ModelRequest {
+  return {
+    system: SYSTEM,
+    messages,
+    tools: tools.map((t) => (typeof t === 'string' ? toolSpec(t) : t)),
+    signal: signal ?? new AbortController().signal,
+  };
 }
 
 async function collect(req: ModelRequest): Promise<ModelChunk[]> {
@@ -35,16 +58,18 @@ async function collect(req: ModelRequest): Promise<ModelChunk[]> {
   return chunks;
 }
 
-// The turn as the supervisor sees it: reasoning, answer text and tool calls.
+// The turn as the supervisor sees it: reasoning, answer text and tool calls; usage comes last.
 async function turn(req: ModelRequest) {
-  const chunks = await collect(req);
+  const all = await collect(req);
+  const usage = all.at(-1);
+  const chunks = all.slice(0, -1);
   const textOf = (type: 'reasoning' | 'text') =>
     chunks.map((c) => (c.type === type ? c.text : '')).join('');
   const calls = chunks.flatMap((c) => (c.type === 'tool_call' ? [c.call] : []));
-  return { chunks, reasoning: textOf('reasoning'), text: textOf('text'), calls };
+  return { chunks, usage, reasoning: textOf('reasoning'), text: textOf('text'), calls };
 }
 
-function ask(query: string, tools = ALL_TOOLS) {
+function ask(query: string, tools: (string | ToolSpec)[] = ALL_TOOLS) {
   return turn(request([user(query)], tools));
 }
 
@@ -136,6 +161,115 @@ describe('OfflineModel', () => {
     });
   });
 
+  describe('explicit tool calls', () => {
+    it('calls any offered tool named with "use <tool> {json}", with those arguments', async () => {
+      const { calls, reasoning } = await ask('use thread_search {"query": "apollo", "limit": 3}', [
+        ...ALL_TOOLS,
+        'thread_search',
+      ]);
+
+      expect(calls).toEqual([
+        { id: 'call_1_1', name: 'thread_search', arguments: { query: 'apollo', limit: 3 } },
+      ]);
+      expect(reasoning).toContain('thread_search {"query":"apollo","limit":3}');
+    });
+
+    it('calls the tool with no arguments when none are given', async () => {
+      const { calls } = await ask('please use clock');
+
+      expect(calls).toEqual([{ id: 'call_1_1', name: 'clock', arguments: {} }]);
+    });
+
+    it('prefers the explicit call to what the words suggest', async () => {
+      const { calls } = await ask('use wait {"seconds": 1} and tell me what 2 + 2 is');
+
+      expect(calls).toEqual([{ id: 'call_1_1', name: 'wait', arguments: { seconds: 1 } }]);
+    });
+
+    it('ignores a tool that is not offered', async () => {
+      const { calls, text } = await ask('use thread_search {"query": "apollo"}');
+
+      expect(calls).toEqual([]);
+      expect(text).toContain('You said: "use thread_search {"query": "apollo"}"');
+    });
+
+    it('falls back to reading the words when the named tool is not offered', async () => {
+      const { calls } = await ask('use abacus {"x": 1} for 6 * 7');
+
+      expect(calls).toEqual([
+        { id: 'call_1_1', name: 'calculator', arguments: { expression: '6 * 7' } },
+      ]);
+    });
+
+    it.each([
+      ['JSON that does not parse', 'use thread_search {query: apollo}'],
+      ['two JSON objects', 'use thread_search {"query": "a"} or {"query": "b"}'],
+    ])('makes no call for %s', async (_case, query) => {
+      const { calls, text } = await ask(query, ['thread_search']);
+
+      expect(calls).toEqual([]);
+      expect(text).toContain(`You said: "${query}"`);
+    });
+  });
+
+  describe('delegation', () => {
+    it('delegates "ask <agent> to <task>" when the delegate tool offers the agent', async () => {
+      const { calls } = await ask('Ask the researcher to find notes about Apollo', [
+        ...ALL_TOOLS,
+        delegateSpec('researcher', 'writer'),
+      ]);
+
+      expect(calls).toEqual([
+        {
+          id: 'call_1_1',
+          name: 'delegate',
+          arguments: { agent: 'researcher', task: 'find notes about Apollo' },
+        },
+      ]);
+    });
+
+    it('accepts "ask <agent> agent to <task>"', async () => {
+      const { calls } = await ask('ask writer agent to  draft a haiku ', [delegateSpec('writer')]);
+
+      expect(calls).toEqual([
+        { id: 'call_1_1', name: 'delegate', arguments: { agent: 'writer', task: 'draft a haiku' } },
+      ]);
+    });
+
+    it('delegates the whole task even when it contains arithmetic', async () => {
+      const { calls } = await ask('ask the researcher to check 2 + 2', [
+        ...ALL_TOOLS,
+        delegateSpec('researcher'),
+      ]);
+
+      expect(calls.map((c) => c.name)).toEqual(['delegate']);
+    });
+
+    it('does not delegate to an agent the delegate tool does not offer', async () => {
+      const { calls, text } = await ask('ask the poet to write a haiku', [
+        ...ALL_TOOLS,
+        delegateSpec('researcher'),
+      ]);
+
+      expect(calls).toEqual([]);
+      expect(text).toContain('You said: "ask the poet to write a haiku"');
+    });
+
+    it('does not delegate when no delegate tool is offered', async () => {
+      const { calls } = await ask('ask the researcher to find notes about Apollo');
+
+      expect(calls).toEqual([]);
+    });
+
+    it('does not delegate when the delegate tool lists no agents', async () => {
+      const bare: ToolSpec = { ...delegateSpec(), parameters: { type: 'object', properties: {} } };
+
+      const { calls } = await ask('ask the researcher to find notes', [bare]);
+
+      expect(calls).toEqual([]);
+    });
+  });
+
   describe('answering', () => {
     it('answers directly when no tool is needed', async () => {
       const { chunks, reasoning, text, calls } = await ask('hello there');
@@ -176,6 +310,44 @@ describe('OfflineModel', () => {
       expect(text).toBe('I waited 1 seconds. The clock tool failed: unknown time zone Mars/Base.');
     });
 
+    it('says a rejected call was rejected, with the reason', async () => {
+      const messages = [
+        user('wait 5 seconds'),
+        toolResult('wait', { rejected: true, message: 'not now' }, true),
+      ];
+      const { text } = await turn(request(messages));
+
+      expect(text).toBe('The wait call was rejected: not now.');
+    });
+
+    it('says a rejected call was rejected when no reason was given', async () => {
+      const messages = [
+        user('wait 5 seconds'),
+        toolResult('wait', { rejected: true, message: null }, true),
+      ];
+      const { text } = await turn(request(messages));
+
+      expect(text).toBe('The wait call was rejected.');
+    });
+
+    it("answers with the delegate's answer", async () => {
+      const messages = [
+        user('ask the researcher to find notes about Apollo'),
+        toolResult('delegate', { agent: 'researcher', answer: 'Apollo 11 landed in 1969.' }),
+      ];
+      const { reasoning, text } = await turn(request(messages, [delegateSpec('researcher')]));
+
+      expect(reasoning).toContain('delegate');
+      expect(text).toBe('researcher says: Apollo 11 landed in 1969.');
+    });
+
+    it('quotes the result of a tool it has no sentence for', async () => {
+      const messages = [user('use thread_search {}'), toolResult('thread_search', { hits: 2 })];
+      const { text } = await turn(request(messages));
+
+      expect(text).toBe('thread_search returned {"hits":2}.');
+    });
+
     it('ignores tool results from before the last user message', async () => {
       const messages = [
         user('What is 1 + 1?'),
@@ -188,6 +360,43 @@ describe('OfflineModel', () => {
       expect(calls).toEqual([
         { id: 'call_1_1', name: 'calculator', arguments: { expression: '5 * 5' } },
       ]);
+    });
+  });
+
+  describe('usage', () => {
+    it('reports usage as the last chunk, once', async () => {
+      const chunks = await collect(request([user('What is 17 * 23?')]));
+
+      expect(chunks.at(-1)?.type).toBe('usage');
+      expect(chunks.filter((c) => c.type === 'usage')).toHaveLength(1);
+    });
+
+    it('counts a token per four characters of the system prompt, messages and output', async () => {
+      const messages = [user('hello there')];
+      const { usage, reasoning, text } = await turn(request(messages));
+
+      expect(usage).toEqual({
+        type: 'usage',
+        inputTokens: Math.ceil((SYSTEM.length + JSON.stringify(messages).length) / 4),
+        outputTokens: Math.ceil((reasoning.length + text.length) / 4),
+      });
+    });
+
+    it('counts the system prompt as input', async () => {
+      const short = await turn(request([user('hello')]));
+      const long = await turn({ ...request([user('hello')]), system: SYSTEM + 'x'.repeat(400) });
+
+      expect(long.usage).toMatchObject({
+        type: 'usage',
+        inputTokens: (short.usage as { inputTokens: number }).inputTokens + 100,
+      });
+    });
+
+    it('counts tool calls as output', async () => {
+      const { usage, reasoning, calls } = await ask('What is 17 * 23?');
+      const output = reasoning.length + JSON.stringify(calls[0]).length;
+
+      expect(usage).toMatchObject({ outputTokens: Math.ceil(output / 4) });
     });
   });
 

@@ -1,9 +1,34 @@
-import { ToolInputError } from './agent-tool';
+import 'reflect-metadata';
+import { DiscoveryService } from '@nestjs/core';
+import { AgentTool, ToolContext, ToolInputError, ToolOptions } from './agent-tool';
 import { CalculatorTool } from './calculator.tool';
+import { ToolRegistry } from './tool.registry';
 
 // Reports a throw as a rejection whether the tool throws synchronously or rejects.
-function calculate(expression: unknown) {
+function calculate(expression: string) {
   return Promise.resolve().then(() => new CalculatorTool().execute({ expression }));
+}
+
+// The tool as the agents reach it: its declared options and input schema, through the registry.
+function registry(): ToolRegistry {
+  const declared = Reflect.getMetadata(AgentTool.KEY, CalculatorTool) as ToolOptions;
+  const tools = new ToolRegistry({} as DiscoveryService);
+  tools.register(declared, new CalculatorTool());
+  return tools;
+}
+
+function context(): ToolContext {
+  return {
+    userId: 'user-1',
+    runId: 'run-1',
+    threadId: 'thread-1',
+    agentName: 'supervisor',
+    signal: new AbortController().signal,
+  };
+}
+
+function callWith(args: Record<string, unknown>) {
+  return registry().execute({ id: 'call_1_1', name: 'calculator', arguments: args }, context());
 }
 
 describe('CalculatorTool', () => {
@@ -18,6 +43,10 @@ describe('CalculatorTool', () => {
     await expect(calculate('0.1 + 0.2')).resolves.toMatchObject({ value: 0.3 });
   });
 
+  it('keeps the digits that matter', async () => {
+    await expect(calculate('1 / 3')).resolves.toMatchObject({ value: 0.333333333333 });
+  });
+
   it('reports an expression it cannot evaluate as bad input', async () => {
     const result = calculate('1 / 0');
 
@@ -25,15 +54,50 @@ describe('CalculatorTool', () => {
     await expect(result).rejects.toThrow('cannot evaluate "1 / 0": division by zero');
   });
 
-  it('refuses an expression longer than 500 characters', async () => {
-    const tooLong = `${'1+'.repeat(250)}1`;
+  describe('declared input', () => {
+    it('is offered to the model as an expression string of at most 500 characters', () => {
+      expect(registry().specs()).toEqual([
+        {
+          name: 'calculator',
+          description: expect.stringContaining('arithmetic'),
+          parameters: {
+            type: 'object',
+            properties: {
+              expression: { type: 'string', maxLength: 500, description: expect.any(String) },
+            },
+            required: ['expression'],
+          },
+        },
+      ]);
+    });
 
-    await expect(calculate(tooLong)).rejects.toThrow('expression is longer than 500 characters');
-  });
+    it('accepts an expression of exactly 500 characters', async () => {
+      const longest = `${'1+'.repeat(249)}10`;
 
-  it('accepts an expression of exactly 500 characters', async () => {
-    const longest = `${'1+'.repeat(249)}10`;
+      await expect(callWith({ expression: longest })).resolves.toEqual({
+        result: { expression: longest, value: 259 },
+        isError: false,
+      });
+    });
 
-    await expect(calculate(longest)).resolves.toMatchObject({ value: 259 });
+    it.each([
+      ['an expression longer than 500 characters', { expression: `${'1+'.repeat(250)}1` }],
+      ['a number', { expression: 42 }],
+      ['no expression', {}],
+    ])('refuses %s', async (_case, args) => {
+      const outcome = await callWith(args);
+
+      expect(outcome.isError).toBe(true);
+      expect(outcome.result).toEqual({
+        error: expect.stringMatching(/^invalid arguments: .*at expression/),
+      });
+    });
+
+    it('gives the model the reason an expression failed', async () => {
+      await expect(callWith({ expression: '2 x 3' })).resolves.toEqual({
+        result: { error: 'cannot evaluate "2 x 3": unexpected "x"' },
+        isError: true,
+      });
+    });
   });
 });

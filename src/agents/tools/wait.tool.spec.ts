@@ -1,12 +1,30 @@
-import { ToolContext, ToolInputError } from './agent-tool';
+import 'reflect-metadata';
+import { DiscoveryService } from '@nestjs/core';
+import { AgentTool, ToolContext, ToolOptions } from './agent-tool';
+import { ToolRegistry } from './tool.registry';
 import { MAX_WAIT_SECONDS, WaitTool } from './wait.tool';
 
 function context(signal = new AbortController().signal): ToolContext {
-  return { userId: 'user-1', runId: 'run-1', threadId: 'thread-1', signal };
+  return {
+    userId: 'user-1',
+    runId: 'run-1',
+    threadId: 'thread-1',
+    agentName: 'supervisor',
+    signal,
+  };
 }
 
 function wait(seconds: number, ctx = context()) {
   return new WaitTool().execute({ seconds }, ctx);
+}
+
+const declared = (): ToolOptions => Reflect.getMetadata(AgentTool.KEY, WaitTool) as ToolOptions;
+
+// The tool as the agents reach it: its declared options and input schema, through the registry.
+function callWith(args: Record<string, unknown>, tool = new WaitTool()) {
+  const tools = new ToolRegistry({} as DiscoveryService);
+  tools.register(declared(), tool);
+  return tools.execute({ id: 'call_1_1', name: 'wait', arguments: args }, context());
 }
 
 describe('WaitTool', () => {
@@ -32,13 +50,40 @@ describe('WaitTool', () => {
     });
   });
 
-  it.each([-1, MAX_WAIT_SECONDS + 1, Number.NaN])(
-    'refuses %p seconds as bad input',
-    async (seconds) => {
-      const result = wait(seconds);
+  describe('declared input', () => {
+    it.each([-1, MAX_WAIT_SECONDS + 1, '5', null])(
+      'refuses %p seconds without waiting',
+      async (seconds) => {
+        const tool = new WaitTool();
+        const execute = jest.spyOn(tool, 'execute');
 
-      await expect(result).rejects.toBeInstanceOf(ToolInputError);
-      await expect(result).rejects.toThrow(`seconds must be between 0 and ${MAX_WAIT_SECONDS}`);
-    },
-  );
+        const outcome = await callWith({ seconds }, tool);
+
+        expect(outcome.isError).toBe(true);
+        expect(outcome.result).toEqual({
+          error: expect.stringMatching(/^invalid arguments: .*at seconds/),
+        });
+        expect(execute).not.toHaveBeenCalled();
+      },
+    );
+
+    it.each([0, MAX_WAIT_SECONDS])('accepts %p seconds', (seconds) => {
+      expect(declared().input.safeParse({ seconds }).success).toBe(true);
+    });
+
+    it('runs a valid wait through the registry', async () => {
+      await expect(callWith({ seconds: 0 })).resolves.toEqual({
+        result: { waited_seconds: 0 },
+        isError: false,
+      });
+    });
+
+    it('gives the longest wait more time than it takes', () => {
+      expect(declared().timeoutMs).toBeGreaterThan(MAX_WAIT_SECONDS * 1000);
+    });
+
+    it('tells the model the limit', () => {
+      expect(declared().description).toContain(`at most ${MAX_WAIT_SECONDS}`);
+    });
+  });
 });

@@ -19,13 +19,13 @@ export class ApprovalDecisionDto {
 
 // The `approve_tool` frame payload: the same, with the ids the URL carries over REST.
 export class ApproveToolFrameDto extends ApprovalDecisionDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
   run_id: string;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)

@@ -37,7 +37,7 @@ export class StreamQueryDto {
 
 // WebSocket payloads that name a run (`stop_agent`, `unsubscribe`, `get_run_status`).
 export class RunRefDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
@@ -54,7 +54,7 @@ export class SubscribeDto extends RunRefDto {
 }
 
 export class RunEventsFrameDto extends EventsQueryDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)

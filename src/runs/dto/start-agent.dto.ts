@@ -25,6 +25,7 @@ export class StartAgentDto {
 
   @ApiPropertyOptional({
     format: 'uuid',
+    example: '9b1d3f5a-7c9e-4b2d-8f6a-0c2e4a6b8d0f',
     description: 'Continue this thread; without it a new thread is created',
   })
   @IsOptional()

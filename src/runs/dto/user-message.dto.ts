@@ -13,7 +13,7 @@ export class UserMessageDto {
 
 // The `user_message` frame payload: the same, with the thread id the URL carries over REST.
 export class UserMessageFrameDto extends UserMessageDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)

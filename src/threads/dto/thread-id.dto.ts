@@ -5,7 +5,7 @@ import { CreateThreadDto } from './thread-fields.dto';
 
 // WebSocket payloads of thread operations: the thread id travels in the payload, not the path.
 export class ThreadRefDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
@@ -13,7 +13,7 @@ export class ThreadRefDto {
 }
 
 export class ThreadPageRefDto extends PaginationQueryDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
@@ -21,7 +21,7 @@ export class ThreadPageRefDto extends PaginationQueryDto {
 }
 
 export class UpdateThreadFrameDto extends CreateThreadDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(100)
