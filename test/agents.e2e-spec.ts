@@ -237,7 +237,7 @@ describe('agents, tools and approvals', () => {
     const second = await startTestApp({ databaseUrl, imports: [ExtensionsModule] });
     try {
       const api = new RestClient(second.http, token);
-      const interruptId = before.events[before.events.length - 1].data.interrupt_id;
+      const interruptId = String(before.events[before.events.length - 1].data.interrupt_id);
       const answer = await api.post(`/api/agent/${runId}/approvals/${interruptId}`, {
         decision: 'approve',
       });

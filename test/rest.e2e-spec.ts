@@ -189,7 +189,7 @@ describe('REST channel', () => {
     });
 
     it('lets go of the run when a POST stream client disconnects', async () => {
-      const bus = app.app.get(RunEventBus) as InProcessRunEventBus;
+      const bus = app.app.get<RunEventBus, InProcessRunEventBus>(RunEventBus);
       const controller = new AbortController();
       const res = await fetch(`${app.http}/api/agent/stream`, {
         method: 'POST',

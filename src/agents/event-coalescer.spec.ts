@@ -184,6 +184,17 @@ describe('EventCoalescer', () => {
     expect(writes.map((w) => w.text)).toEqual(['aaa']);
   });
 
+  it('reports a write that failed with something other than an Error as an Error', async () => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    const { coalescer } = setup({}, () => Promise.reject('disk full'));
+
+    coalescer.push('agent_thinking', 'x');
+    const drained = coalescer.drain();
+
+    await expect(drained).rejects.toBeInstanceOf(Error);
+    await expect(drained).rejects.toThrow('disk full');
+  });
+
   it('refuses a push after a write failed', async () => {
     const cancelled = new Error('run cancelled');
     const { coalescer } = setup({ maxDelayMs: 50 }, () => Promise.reject(cancelled));

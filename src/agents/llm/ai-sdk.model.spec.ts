@@ -14,7 +14,11 @@ function usage(input: number, output: number): LanguageModelV3Usage {
 }
 
 function finish(input = 12, output = 7): LanguageModelV3StreamPart {
-  return { type: 'finish', usage: usage(input, output), finishReason: { unified: 'stop', raw: 'stop' } };
+  return {
+    type: 'finish',
+    usage: usage(input, output),
+    finishReason: { unified: 'stop', raw: 'stop' },
+  };
 }
 
 function textParts(...deltas: string[]): LanguageModelV3StreamPart[] {
@@ -28,9 +32,11 @@ function textParts(...deltas: string[]): LanguageModelV3StreamPart[] {
 function reasoningParts(...deltas: string[]): LanguageModelV3StreamPart[] {
   return [
     { type: 'reasoning-start', id: 'r1' },
-    ...deltas.map(
-      (delta): LanguageModelV3StreamPart => ({ type: 'reasoning-delta', id: 'r1', delta }),
-    ),
+    ...deltas.map((delta): LanguageModelV3StreamPart => ({
+      type: 'reasoning-delta',
+      id: 'r1',
+      delta,
+    })),
     { type: 'reasoning-end', id: 'r1' },
   ];
 }
@@ -45,6 +51,24 @@ function streaming(...parts: LanguageModelV3StreamPart[]): MockLanguageModelV3 {
           ...parts,
         ]),
       }),
+  });
+}
+
+// A provider model that sends nothing until the call is aborted, then fails the stream with the
+// abort reason, as a fetch body does.
+function silentUntilAborted(onCall: () => void = () => undefined): MockLanguageModelV3 {
+  return new MockLanguageModelV3({
+    doStream: ({ abortSignal }) => {
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+        start(controller) {
+          abortSignal?.addEventListener('abort', () => controller.error(abortSignal.reason), {
+            once: true,
+          });
+        },
+      });
+      onCall();
+      return Promise.resolve({ stream });
+    },
   });
 }
 
@@ -134,6 +158,35 @@ describe('AiSdkModel', () => {
       expect(chunks.filter((c) => c.type === 'tool_call')).toHaveLength(1);
     });
 
+    it('passes on a call to a tool it was not offered, for the tools to refuse', async () => {
+      const chunks = await collect(
+        streaming(
+          { type: 'tool-call', toolCallId: 'c1', toolName: 'nope', input: '{"a":1}' },
+          finish(),
+        ),
+      );
+
+      expect(chunks).toContainEqual({
+        type: 'tool_call',
+        call: { id: 'c1', name: 'nope', arguments: { a: 1 } },
+      });
+    });
+
+    it('passes on a call whose input is not a JSON object with no arguments', async () => {
+      const chunks = await collect(
+        streaming(
+          { type: 'tool-call', toolCallId: 'c1', toolName: 'calculator', input: 'not json' },
+          { type: 'tool-call', toolCallId: 'c2', toolName: 'calculator', input: '"2 + 2"' },
+          finish(),
+        ),
+      );
+
+      expect(chunks.filter((c) => c.type === 'tool_call')).toEqual([
+        { type: 'tool_call', call: { id: 'c1', name: 'calculator', arguments: {} } },
+        { type: 'tool_call', call: { id: 'c2', name: 'calculator', arguments: {} } },
+      ]);
+    });
+
     it('reports zero tokens when the provider gives no usage', async () => {
       const noUsage: LanguageModelV3StreamPart = {
         type: 'finish',
@@ -166,6 +219,20 @@ describe('AiSdkModel', () => {
       });
     });
 
+    it("reads the message of a provider's in-stream error event", async () => {
+      const overloaded = {
+        type: 'error',
+        error: { type: 'overloaded_error', message: 'Overloaded' },
+      };
+
+      await expect(
+        collect(streaming(...textParts('Fo'), { type: 'error', error: overloaded })),
+      ).rejects.toMatchObject({
+        code: 'bad_response',
+        message: expect.stringContaining('Overloaded'),
+      });
+    });
+
     it('turns a provider failure on the call into a readable ModelError', async () => {
       const model = new MockLanguageModelV3({
         doStream: () => Promise.reject(apiError(401, 'Incorrect API key provided')),
@@ -179,30 +246,21 @@ describe('AiSdkModel', () => {
     });
 
     it('gives up on a model that does not finish within the timeout', async () => {
-      const silent = new MockLanguageModelV3({
-        doStream: () =>
-          Promise.resolve({ stream: new ReadableStream<LanguageModelV3StreamPart>() }),
-      });
+      const result = collect(silentUntilAborted(), request(), { timeoutMs: 50, maxRetries: 0 });
 
-      await expect(collect(silent, request(), { timeoutMs: 50, maxRetries: 0 })).rejects.toMatchObject(
-        { name: 'ModelError', code: 'timeout', message: expect.stringContaining('LLM_TIMEOUT_MS') },
-      );
+      await expect(result).rejects.toBeInstanceOf(ModelError);
+      await expect(result).rejects.toMatchObject({
+        code: 'timeout',
+        message: expect.stringContaining('LLM_TIMEOUT_MS'),
+      });
     });
 
     it('lets the cancellation of the run through as it is, not as a ModelError', async () => {
       const controller = new AbortController();
       const cancelled = new Error('cancelled');
-      const silent = new MockLanguageModelV3({
-        doStream: () => {
-          controller.abort(cancelled);
-          return Promise.resolve({ stream: new ReadableStream<LanguageModelV3StreamPart>() });
-        },
-      });
+      const model = silentUntilAborted(() => controller.abort(cancelled));
 
-      const result = collect(silent, request({ signal: controller.signal }));
-
-      await expect(result).rejects.not.toBeInstanceOf(ModelError);
-      await expect(result).rejects.toBe(cancelled);
+      await expect(collect(model, request({ signal: controller.signal }))).rejects.toBe(cancelled);
     });
   });
 
@@ -238,32 +296,34 @@ describe('AiSdkModel', () => {
 
       const { prompt } = await promptFor(request({ messages }));
 
-      expect(prompt.slice(1)).toEqual([
-        { role: 'user', content: [{ type: 'text', text: 'What is 2 + 2?' }] },
-        {
-          role: 'assistant',
-          content: [
-            { type: 'text', text: 'Let me compute.' },
-            {
-              type: 'tool-call',
-              toolCallId: 'call_1',
-              toolName: 'calculator',
-              input: { expression: '2 + 2' },
-            },
-          ],
-        },
-        {
-          role: 'tool',
-          content: [
-            {
-              type: 'tool-result',
-              toolCallId: 'call_1',
-              toolName: 'calculator',
-              output: { type: 'json', value: { expression: '2 + 2', value: 4 } },
-            },
-          ],
-        },
-      ].map((message) => expect.objectContaining(message)));
+      expect(prompt.slice(1)).toEqual(
+        [
+          { role: 'user', content: [{ type: 'text', text: 'What is 2 + 2?' }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'Let me compute.' },
+              {
+                type: 'tool-call',
+                toolCallId: 'call_1',
+                toolName: 'calculator',
+                input: { expression: '2 + 2' },
+              },
+            ],
+          },
+          {
+            role: 'tool',
+            content: [
+              {
+                type: 'tool-result',
+                toolCallId: 'call_1',
+                toolName: 'calculator',
+                output: { type: 'json', value: { expression: '2 + 2', value: 4 } },
+              },
+            ],
+          },
+        ].map((message) => expect.objectContaining(message)),
+      );
     });
 
     it('leaves out the empty text of an assistant turn that only called tools', async () => {
@@ -348,11 +408,7 @@ describe('describeFailure', () => {
   });
 
   it('reports a request the provider rejected, with its message', () => {
-    const error = describeFailure(
-      apiError(400, 'model "gpt-9" does not exist'),
-      false,
-      SETTINGS,
-    );
+    const error = describeFailure(apiError(400, 'model "gpt-9" does not exist'), false, SETTINGS);
 
     expect(error.code).toBe('rejected');
     expect(error.message).toContain('HTTP 400');
@@ -369,6 +425,32 @@ describe('describeFailure', () => {
 
   it('calls a timeout a timeout whatever error it surfaced as', () => {
     expect(describeFailure(apiError(503), true, SETTINGS).code).toBe('timeout');
+  });
+
+  it('reports a response that broke off after a good status as a bad response', () => {
+    const error = describeFailure(apiError(200, 'stream ended early'), false, SETTINGS);
+
+    expect(error.code).toBe('bad_response');
+    expect(error.message).toContain('stream ended early');
+  });
+
+  it('includes the cause of an error in the detail', () => {
+    const err = new Error('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
+
+    expect(describeFailure(err, false, SETTINGS).message).toContain(
+      'fetch failed: connect ECONNREFUSED 127.0.0.1:1',
+    );
+  });
+
+  it.each([
+    ['a message', { type: 'error', message: 'Overloaded' }, 'Overloaded'],
+    ['a nested error message', { error: { code: 'server_error', message: 'boom' } }, 'boom'],
+    ['no message', { code: 'server_error' }, '{"code":"server_error"}'],
+  ])('reads an error object with %s', (_case, body, detail) => {
+    const error = describeFailure(body, false, SETTINGS);
+
+    expect(error.code).toBe('bad_response');
+    expect(error.message).toContain(detail);
   });
 
   it.each([

@@ -245,6 +245,21 @@ describe('OfflineModel', () => {
       expect(calls.map((c) => c.name)).toEqual(['delegate']);
     });
 
+    it('delegates a task that itself names a tool, rather than calling the tool', async () => {
+      const { calls } = await ask('ask the researcher to use thread_search {"query": "apollo"}', [
+        'thread_search',
+        delegateSpec('researcher'),
+      ]);
+
+      expect(calls).toEqual([
+        {
+          id: 'call_1_1',
+          name: 'delegate',
+          arguments: { agent: 'researcher', task: 'use thread_search {"query": "apollo"}' },
+        },
+      ]);
+    });
+
     it('does not delegate to an agent the delegate tool does not offer', async () => {
       const { calls, text } = await ask('ask the poet to write a haiku', [
         ...ALL_TOOLS,
