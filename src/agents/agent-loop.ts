@@ -76,7 +76,8 @@ export class AgentLoop {
             role: 'tool',
             toolCallId: call.id,
             toolName: call.name,
-            content: JSON.stringify(outcome.result),
+            // A tool may resolve undefined; the model is told null, which is valid JSON.
+            content: JSON.stringify(outcome.result ?? null),
             isError: outcome.isError,
           });
         }
@@ -151,6 +152,7 @@ export class AgentLoop {
           runId: this.run.id,
           threadId: this.run.threadId,
           agentName: agent.name,
+          callId: call.id,
           signal: this.signal,
         })
       : { result: { error: `${agent.name} has no tool ${call.name}` }, isError: true };

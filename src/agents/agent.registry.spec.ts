@@ -130,6 +130,25 @@ describe('AgentRegistry', () => {
       expect(agents.get('researcher')?.description).toBe('Finds things in past threads.');
     });
 
+    it('refuses an agent that would delegate, or has a name the model cannot call', () => {
+      const { agents } = setup();
+
+      expect(() => agents.register(agent({ tools: ['delegate'] }))).toThrow(
+        'only the supervisor delegates',
+      );
+      expect(() => agents.register(agent({ name: 'two words' }))).toThrow('is not valid');
+    });
+
+    it('fails the start when an agent names a tool nobody registered', () => {
+      const { agents } = setup(['thread_search']);
+      agents.register(agent());
+      agents.register(agent({ name: 'typo', tools: ['thread_serch'] }));
+
+      expect(() => agents.onApplicationBootstrap()).toThrow(
+        'agent typo names unknown tools: thread_serch',
+      );
+    });
+
     it('refuses an agent named like the supervisor', () => {
       const { agents } = setup();
 

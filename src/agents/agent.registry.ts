@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { Agent, AgentOptions, DELEGATE_TOOL, SUPERVISOR } from './agent-definition';
 import { ToolRegistry } from './tools/tool.registry';
@@ -9,8 +9,10 @@ const SUPERVISOR_INSTRUCTIONS =
   'its answer. Keep answers short and say which tool results you used.';
 
 // Every agent: the built-in supervisor, and those declared with @Agent() in any module.
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
 @Injectable()
-export class AgentRegistry implements OnModuleInit {
+export class AgentRegistry implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(AgentRegistry.name);
   private readonly agents = new Map<string, AgentOptions>();
 
@@ -27,9 +29,28 @@ export class AgentRegistry implements OnModuleInit {
     if (this.agents.size > 0) this.logger.log(`Agents: ${[...this.agents.keys()].join(', ')}`);
   }
 
+  // Every tool an agent names must exist by now (all modules have registered theirs): a typo fails
+  // the start, not a run.
+  onApplicationBootstrap(): void {
+    const known = new Set(this.tools.names());
+    for (const agent of this.agents.values()) {
+      const missing = agent.tools.filter((tool) => !known.has(tool));
+      if (missing.length > 0) {
+        throw new Error(`agent ${agent.name} names unknown tools: ${missing.join(', ')}`);
+      }
+    }
+  }
+
   register(options: AgentOptions): void {
+    if (!NAME.test(options.name)) throw new Error(`agent name "${options.name}" is not valid`);
     if (options.name === SUPERVISOR || this.agents.has(options.name)) {
       throw new Error(`agent ${options.name} is already registered`);
+    }
+    // Only the supervisor hands tasks over, so delegation is one level deep and cannot loop.
+    if (options.tools.includes(DELEGATE_TOOL)) {
+      throw new Error(
+        `agent ${options.name} cannot use ${DELEGATE_TOOL}; only the supervisor delegates`,
+      );
     }
     this.agents.set(options.name, options);
   }

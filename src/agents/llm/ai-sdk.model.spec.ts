@@ -363,6 +363,13 @@ describe('AiSdkModel', () => {
 });
 
 describe('describeFailure', () => {
+  it('says the provider could not be reached when there was no HTTP answer at all', () => {
+    const error = describeFailure(apiError(undefined, 'connect ECONNREFUSED'), false, SETTINGS);
+
+    expect(error.code).toBe('unavailable');
+    expect(error.message).toContain('LLM_BASE_URL');
+  });
+
   it.each([401, 403])('names LLM_API_KEY when the provider refuses the key (%d)', (status) => {
     const error = describeFailure(apiError(status), false, SETTINGS);
 

@@ -188,6 +188,13 @@ export function describeFailure(
       'rejected',
     );
   }
+  // No status at all: the provider could not be reached (refused, DNS, TLS).
+  if (APICallError.isInstance(cause) && cause.statusCode === undefined) {
+    return new ModelError(
+      `Could not reach the model provider${attempts} (${describeCause(cause)}); check LLM_BASE_URL and the network.`,
+      'unavailable',
+    );
+  }
   const detail = describeCause(cause);
   return new ModelError(
     `The model provider's response broke off or could not be read (${detail}).`,

@@ -286,6 +286,18 @@ describe('OfflineModel', () => {
   });
 
   describe('answering', () => {
+    it('answers from a tool that returned null instead of failing', async () => {
+      const nothing: ChatMessage = {
+        role: 'tool',
+        toolCallId: 'c1',
+        toolName: 'noop',
+        content: 'null',
+      };
+      const { text } = await turn(request([user('use noop'), assistantCalling(), nothing]));
+
+      expect(text).toBe('noop returned null.');
+    });
+
     it('answers directly when no tool is needed', async () => {
       const { chunks, reasoning, text, calls } = await ask('hello there');
 

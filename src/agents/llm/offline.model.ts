@@ -126,7 +126,11 @@ function arithmeticIn(query: string): string[] {
 
 function sentenceFor(message: ChatMessage): string {
   if (message.role !== 'tool') return '';
-  const result = JSON.parse(message.content) as Record<string, unknown>;
+  const parsed = JSON.parse(message.content) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return `${message.toolName} returned ${message.content}.`;
+  }
+  const result = parsed as Record<string, unknown>;
   if (result.rejected === true) {
     const why = typeof result.message === 'string' && result.message ? `: ${result.message}` : '';
     return `The ${message.toolName} call was rejected${why}.`;

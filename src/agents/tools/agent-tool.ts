@@ -7,6 +7,8 @@ export interface ToolContext {
   threadId: string;
   // The agent that called the tool (the supervisor or a sub-agent).
   agentName: string;
+  // Stable across a rerun after a restart: a key for making side effects idempotent.
+  callId: string;
   // Aborted when the run is cancelled, the app shuts down or the tool's time is up.
   signal: AbortSignal;
 }

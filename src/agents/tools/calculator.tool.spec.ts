@@ -23,6 +23,7 @@ function context(): ToolContext {
     runId: 'run-1',
     threadId: 'thread-1',
     agentName: 'supervisor',
+    callId: 'call_1_1',
     signal: new AbortController().signal,
   };
 }

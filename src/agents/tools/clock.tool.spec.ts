@@ -23,6 +23,7 @@ function callWith(args: Record<string, unknown>) {
       runId: 'run-1',
       threadId: 'thread-1',
       agentName: 'supervisor',
+      callId: 'call_1_1',
       signal: new AbortController().signal,
     },
   );

@@ -33,16 +33,27 @@ function context(signal = new AbortController().signal): ToolContext {
     runId: 'run-1',
     threadId: 'thread-1',
     agentName: 'supervisor',
+    callId: 'call_1_1',
     signal,
   };
 }
 
 // A DiscoveryService over fixed provider instances that finds them by decorator metadata, as
 // Nest's does.
-function discoveryOf(...wrappers: { instance?: object; metatype: object }[]): DiscoveryService {
+interface FakeWrapper {
+  instance?: object;
+  metatype: object;
+  name?: string;
+  // false: the provider depends on request-scoped providers.
+  isStatic?: boolean;
+}
+
+function discoveryOf(...wrappers: FakeWrapper[]): DiscoveryService {
   return {
     getProviders: ({ metadataKey }: { metadataKey: string }) =>
-      wrappers.filter((w) => Reflect.getMetadata(metadataKey, w.metatype) !== undefined),
+      wrappers
+        .filter((w) => Reflect.getMetadata(metadataKey, w.metatype) !== undefined)
+        .map((w) => ({ ...w, isDependencyTreeStatic: () => w.isStatic ?? true })),
     getMetadataByDecorator: (decorator: { KEY: string }, wrapper: { metatype: object }) =>
       Reflect.getMetadata(decorator.KEY, wrapper.metatype),
   } as unknown as DiscoveryService;
@@ -97,12 +108,34 @@ describe('ToolRegistry', () => {
       });
     });
 
-    it('skips a discovered tool that has no instance yet', () => {
-      const registry = new ToolRegistry(discoveryOf({ metatype: ShoutTool }));
+    it('refuses to start with a tool that depends on request-scoped providers', () => {
+      const registry = new ToolRegistry(
+        discoveryOf({
+          instance: undefined,
+          metatype: ShoutTool,
+          name: 'ShoutTool',
+          isStatic: false,
+        }),
+      );
 
-      registry.onModuleInit();
+      expect(() => registry.onModuleInit()).toThrow(
+        'tool shout (ShoutTool) depends on request-scoped providers',
+      );
+    });
 
-      expect(registry.names()).toEqual([]);
+    it('does not start a tool when the run is already cancelled', async () => {
+      const execute = jest.fn(() => Promise.resolve('ran'));
+      const registry = registryWith([
+        { name: 'once', description: 'd', input: z.object({}) },
+        { execute },
+      ]);
+      const cancelled = new AbortController();
+      cancelled.abort(new Error('cancelled'));
+
+      await expect(registry.execute(call({}, 'once'), context(cancelled.signal))).rejects.toThrow(
+        'cancelled',
+      );
+      expect(execute).not.toHaveBeenCalled();
     });
 
     it('finds the built-in tools through Nest discovery', async () => {

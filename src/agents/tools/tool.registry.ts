@@ -27,7 +27,15 @@ export class ToolRegistry implements OnModuleInit {
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders({ metadataKey: AgentTool.KEY })) {
       const options = this.discovery.getMetadataByDecorator(AgentTool, wrapper);
-      if (options && wrapper.instance) this.register(options, wrapper.instance as ToolHandler);
+      if (!options) continue;
+      // A request-scoped tool would be registered without its dependencies and fail on every call.
+      if (!wrapper.isDependencyTreeStatic() || !wrapper.instance) {
+        throw new Error(
+          `tool ${options.name} (${wrapper.name}) depends on request-scoped providers; tools are ` +
+            'singletons: take the user from the ToolContext instead',
+        );
+      }
+      this.register(options, wrapper.instance as ToolHandler);
     }
     this.logger.log(`Tools: ${[...this.tools.keys()].join(', ')}`);
   }
@@ -65,6 +73,7 @@ export class ToolRegistry implements OnModuleInit {
     if (!parsed.success) {
       return failure(`invalid arguments: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
     }
+    ctx.signal.throwIfAborted(); // a cancelled run starts no tool
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([ctx.signal, deadline]);

@@ -10,6 +10,7 @@ function context(signal = new AbortController().signal): ToolContext {
     runId: 'run-1',
     threadId: 'thread-1',
     agentName: 'supervisor',
+    callId: 'call_1_1',
     signal,
   };
 }
