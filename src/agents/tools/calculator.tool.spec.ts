@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { DiscoveryService } from '@nestjs/core';
-import { AgentTool, ToolContext, ToolInputError, ToolOptions } from './agent-tool';
+import { AgentTool, ToolInputError, ToolOptions } from './agent-tool';
 import { CalculatorTool } from './calculator.tool';
+import { toolContext } from './tool-context.fixture';
 import { ToolRegistry } from './tool.registry';
 
 // Reports a throw as a rejection whether the tool throws synchronously or rejects.
@@ -17,16 +18,7 @@ function registry(): ToolRegistry {
   return tools;
 }
 
-function context(): ToolContext {
-  return {
-    userId: 'user-1',
-    runId: 'run-1',
-    threadId: 'thread-1',
-    agentName: 'supervisor',
-    callId: 'call_1_1',
-    signal: new AbortController().signal,
-  };
-}
+const context = () => toolContext();
 
 function callWith(args: Record<string, unknown>) {
   return registry().execute({ id: 'call_1_1', name: 'calculator', arguments: args }, context());

@@ -3,6 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { AgentTool, ToolInputError, ToolOptions } from './agent-tool';
 import { ClockTool } from './clock.tool';
 import { ToolRegistry } from './tool.registry';
+import { toolContext } from './tool-context.fixture';
 
 const NOW = '2026-01-02T03:04:05.000Z';
 
@@ -16,17 +17,7 @@ function callWith(args: Record<string, unknown>) {
   const declared = Reflect.getMetadata(AgentTool.KEY, ClockTool) as ToolOptions;
   const tools = new ToolRegistry({} as DiscoveryService);
   tools.register(declared, new ClockTool());
-  return tools.execute(
-    { id: 'call_1_1', name: 'clock', arguments: args },
-    {
-      userId: 'user-1',
-      runId: 'run-1',
-      threadId: 'thread-1',
-      agentName: 'supervisor',
-      callId: 'call_1_1',
-      signal: new AbortController().signal,
-    },
-  );
+  return tools.execute({ id: 'call_1_1', name: 'clock', arguments: args }, toolContext());
 }
 
 describe('ClockTool', () => {

@@ -3,9 +3,10 @@ import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { z } from 'zod';
 import { ToolCall } from '../llm/chat-model.port';
-import { AgentTool, ToolContext, ToolHandler, ToolInputError, ToolOptions } from './agent-tool';
+import { AgentTool, ToolHandler, ToolInputError, ToolOptions } from './agent-tool';
 import { CalculatorTool } from './calculator.tool';
 import { ClockTool } from './clock.tool';
+import { toolContext } from './tool-context.fixture';
 import { ToolRegistry } from './tool.registry';
 import { WaitTool } from './wait.tool';
 
@@ -27,16 +28,7 @@ function call(args: Record<string, unknown>, name = 'echo'): ToolCall {
   return { id: 'call_1_1', name, arguments: args };
 }
 
-function context(signal = new AbortController().signal): ToolContext {
-  return {
-    userId: 'user-1',
-    runId: 'run-1',
-    threadId: 'thread-1',
-    agentName: 'supervisor',
-    callId: 'call_1_1',
-    signal,
-  };
-}
+const context = toolContext;
 
 // A DiscoveryService over fixed provider instances that finds them by decorator metadata, as
 // Nest's does.

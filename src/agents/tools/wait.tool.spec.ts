@@ -1,19 +1,11 @@
 import 'reflect-metadata';
 import { DiscoveryService } from '@nestjs/core';
-import { AgentTool, ToolContext, ToolOptions } from './agent-tool';
+import { AgentTool, ToolOptions } from './agent-tool';
+import { toolContext } from './tool-context.fixture';
 import { ToolRegistry } from './tool.registry';
 import { MAX_WAIT_SECONDS, WaitTool } from './wait.tool';
 
-function context(signal = new AbortController().signal): ToolContext {
-  return {
-    userId: 'user-1',
-    runId: 'run-1',
-    threadId: 'thread-1',
-    agentName: 'supervisor',
-    callId: 'call_1_1',
-    signal,
-  };
-}
+const context = toolContext;
 
 function wait(seconds: number, ctx = context()) {
   return new WaitTool().execute({ seconds }, ctx);
