@@ -205,6 +205,15 @@ describe('agents, tools and approvals', () => {
       expect(outbox.sent).toHaveLength(sentBefore);
     });
 
+    it('an answer after a cancel is refused and records nothing', async () => {
+      const { runId, interruptId } = await untilApproval();
+      expect(await owner.cancel(runId)).toMatchObject({ cancelled: true });
+      await expect(owner.approve(runId, interruptId, 'approve')).rejects.toMatchObject({
+        code: 'run_not_waiting',
+      });
+      expect(await owner.status(runId)).toMatchObject({ status: 'cancelled' });
+    });
+
     it("another user's answer is not found, and changes nothing", async () => {
       const { runId, interruptId } = await untilApproval();
       await expect(stranger.approve(runId, interruptId, 'approve')).rejects.toMatchObject({

@@ -28,6 +28,11 @@ describe('a run survives a restart of the app', () => {
         lastEventId: String(lastSeen),
       });
       expect(after.events[0].seq).toBe(lastSeen + 1);
+      // Clients are told the run was picked up again (and may drop that step's partial text).
+      expect(after.events[0]).toMatchObject({
+        type: 'agent_resumed',
+        data: { after_seq: lastSeen },
+      });
       expect(after.events[after.events.length - 1].type).toBe('agent_completed');
       const all = (await new RestClient(second.http, token).get(`/api/agent/${runId}/events`)).body;
       expect([...before.events, ...after.events]).toEqual(all);

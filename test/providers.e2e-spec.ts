@@ -8,6 +8,7 @@ import {
   textTurn,
   toolCallTurn,
 } from './support/fake-llm-servers';
+import { ExtensionsModule, Outbox } from './support/extensions.module';
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
 import { startTestApp, TestApp } from './support/test-app';
@@ -91,7 +92,12 @@ describe('an OpenAI-compatible provider', () => {
       'agent_response_chunk',
       'agent_completed',
     ]);
-    expect(events[2].data).toMatchObject({ call_id: 'call_abc', result: { value: 42 } });
+    // Events name the call by a key of the server's own, unique in the run (models reuse ids).
+    expect(events[2].data).toMatchObject({
+      call_id: events[1].data.call_id,
+      result: { value: 42 },
+    });
+    expect(events[1].data.call_id).toMatch(/^[0-9a-f-]{36}$/);
     const second = fake.requests[1].body;
     expect(second.tools.map((t: { function: { name: string } }) => t.function.name)).toContain(
       'calculator',
@@ -124,6 +130,24 @@ describe('an OpenAI-compatible provider', () => {
     });
     expect(status).toMatchObject({ status: 'failed', error: expect.stringContaining('broke off') });
     // The app carries on.
+    fake.enqueue(textTurn('Still here.'));
+    expect(last((await runToEnd(app, api, { query: 'again' })).events).data.answer).toBe(
+      'Still here.',
+    );
+  });
+
+  it.each([
+    [
+      'an in-stream error event',
+      { errorAfterChunks: 3, streamError: { message: 'overloaded, try later' } },
+    ],
+    ['a malformed line', { malformedAfterChunks: 3 }],
+  ])('fails the run readably on %s, and the app carries on', async (_label, options) => {
+    fake.enqueue(textTurn('This answer will not be finished', { chunkSize: 4, ...options }));
+    const { events, status } = await runToEnd(app, api, { query: 'hello' });
+    expect(last(events).type).toBe('agent_error');
+    expect(last(events).data.code).toBe('bad_response');
+    expect(status.status).toBe('failed');
     fake.enqueue(textTurn('Still here.'));
     expect(last((await runToEnd(app, api, { query: 'again' })).events).data.answer).toBe(
       'Still here.',
@@ -193,16 +217,44 @@ describe('the Anthropic provider', () => {
     expect(fake.requests[0].headers['x-api-key']).toBe('sk-ant-test');
   });
 
-  it('runs a tool the model calls', async () => {
+  it('runs a tool the model calls, and flags a failed one to the provider', async () => {
+    fake.reset();
     fake.enqueue(
-      toolCallTurn([{ id: 'toolu_1', name: 'calculator', arguments: { expression: '2 ^ 8' } }]),
-      textTurn('256.'),
+      toolCallTurn([
+        { id: 'toolu_1', name: 'calculator', arguments: { expression: '2 ^ 8' } },
+        { id: 'toolu_2', name: 'calculator', arguments: { expression: '1 / 0' } },
+      ]),
+      textTurn('256, and the other one failed.'),
     );
     const { events } = await runToEnd(app, api, { query: 'two to the eighth?' });
-    expect(events.find((e) => e.type === 'tool_completed')!.data).toMatchObject({
-      result: { value: 256 },
+    const done = events.filter((e) => e.type === 'tool_completed');
+    expect(done.map((e) => e.data.is_error)).toEqual([false, true]);
+    expect(done[0].data).toMatchObject({ result: { value: 256 } });
+    expect(last(events).data.answer).toBe('256, and the other one failed.');
+    const results = fake.requests[1].body.messages
+      .flatMap((m: { content: unknown }) => (Array.isArray(m.content) ? m.content : []))
+      .filter((c: { type: string }) => c.type === 'tool_result');
+    expect(results.map((r: any) => [r.tool_use_id, r.is_error ?? false])).toEqual([
+      ['toolu_1', false],
+      ['toolu_2', true],
+    ]);
+  });
+
+  it('retries a 429, and fails readably on an error mid-stream', async () => {
+    fake.reset();
+    fake.enqueue({ status: 429 }, textTurn('After the wait.'));
+    const retried = await runToEnd(app, api, { query: 'hi' });
+    expect(last(retried.events).data.answer).toBe('After the wait.');
+    expect(fake.requests).toHaveLength(2);
+
+    fake.enqueue(
+      textTurn('This will break', { errorAfterChunks: 5, streamError: { message: 'Overloaded' } }),
+    );
+    const broken = await runToEnd(app, api, { query: 'hi' });
+    expect(last(broken.events)).toMatchObject({
+      type: 'agent_error',
+      data: { code: 'bad_response', message: expect.stringContaining('Overloaded') },
     });
-    expect(last(events).data.answer).toBe('256.');
   });
 });
 
@@ -211,5 +263,68 @@ describe('provider configuration', () => {
     await expect(
       startTestApp({ env: { LLM_PROVIDER: 'openai', LLM_MODEL: 'gpt-4o-mini' } }),
     ).rejects.toThrow('LLM_API_KEY is required when LLM_PROVIDER is openai');
+  });
+});
+
+describe('approvals with a real provider', () => {
+  let fake: FakeOpenAiServer;
+  let app: TestApp;
+  let api: RestClient;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+    app = await startTestApp({
+      imports: [ExtensionsModule],
+      env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: fake.baseURL, LLM_MODEL: 'fake' },
+    });
+    api = new RestClient(app.http, await app.token('olga'));
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+
+  it('asks again for a call that reuses an approved call id: an id cannot carry an approval', async () => {
+    const email = (to: string) => ({
+      id: 'call_1',
+      name: 'send_email',
+      arguments: { to, subject: 'hi' },
+    });
+    fake.enqueue(
+      toolCallTurn([email('team@example.com')]),
+      toolCallTurn([email('evil@example.com')]),
+      textTurn('Sent one, the other was refused.'),
+    );
+    const started = (await api.post('/api/agent/run_agent', { query: 'send the emails' })).body;
+    const stream = `${app.http}/api/agent/${started.run_id}/stream`;
+    const untilApproval = (after: number) =>
+      readSse(`${stream}?after=${after}`, {
+        token: api.token!,
+        onEvent: (e) => e.type === 'approval_required',
+      });
+
+    const first = await untilApproval(0);
+    const firstAsk = last(first.events);
+    expect(firstAsk.data.arguments).toMatchObject({ to: 'team@example.com' });
+    await api.post(`/api/agent/${started.run_id}/approvals/${String(firstAsk.data.interrupt_id)}`, {
+      decision: 'approve',
+    });
+
+    const second = await untilApproval(firstAsk.seq);
+    const secondAsk = last(second.events);
+    expect(secondAsk.type).toBe('approval_required');
+    expect(secondAsk.data).toMatchObject({ arguments: { to: 'evil@example.com' } });
+    expect(secondAsk.data.interrupt_id).not.toBe(firstAsk.data.interrupt_id);
+    expect(app.app.get(Outbox).sent.map((m) => m.to)).toEqual(['team@example.com']);
+
+    await api.post(
+      `/api/agent/${started.run_id}/approvals/${String(secondAsk.data.interrupt_id)}`,
+      {
+        decision: 'reject',
+      },
+    );
+    const rest = await readSse(`${stream}?after=${secondAsk.seq}`, { token: api.token! });
+    expect(last(rest.events).data.answer).toBe('Sent one, the other was refused.');
+    expect(app.app.get(Outbox).sent.map((m) => m.to)).toEqual(['team@example.com']);
   });
 });

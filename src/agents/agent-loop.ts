@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApprovalStore } from '../approvals/approval.store';
 import { Run } from '../runs/run.entity';
 import { EventInput, StatePersistenceService } from '../runs/state-persistence.service';
@@ -9,13 +10,17 @@ import { ToolOutcome, ToolRegistry } from './tools/tool.registry';
 
 const MAX_STEPS = 8;
 
+// A tool call of the current turn, with a key of our own: unique in the run whatever id the model
+// gave it (models reuse ids), so an approval or an idempotency key can never match another call.
+export type QueuedCall = ToolCall & { key: string };
+
 // One agent's conversation: its messages, how many model turns it took, and the tool calls of the
 // current turn still to run.
 export interface Frame {
   agent: string;
   step: number;
   messages: ChatMessage[];
-  queue: ToolCall[];
+  queue: QueuedCall[];
 }
 
 // The checkpoint in run_state, written after every turn and every tool call. frames[0] is the
@@ -65,7 +70,7 @@ export class AgentLoop {
         frame.step += 1;
         if (turn.calls.length === 0) return turn.text.trim();
         frame.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.calls });
-        frame.queue = turn.calls;
+        frame.queue = turn.calls.map((call) => ({ ...call, key: randomUUID() }));
         await this.save();
       }
       while (frame.queue.length > 0) {
@@ -133,14 +138,16 @@ export class AgentLoop {
 
   // Runs one tool call. Returns what the model is told, or null when there is nothing to tell
   // (never, today). Throws RunPaused when the call waits for approval.
-  private async call(agent: AgentOptions, call: ToolCall, depth: number): Promise<ToolOutcome> {
-    const announced = { tool: call.name, call_id: call.id, arguments: call.arguments };
+  private async call(agent: AgentOptions, call: QueuedCall, depth: number): Promise<ToolOutcome> {
+    const announced = { tool: call.name, call_id: call.key, arguments: call.arguments };
     if (call.name === DELEGATE_TOOL && agent.tools.includes(DELEGATE_TOOL)) {
       return this.delegate(agent, call, depth);
     }
     const tool = this.services.tools.get(call.name);
-    if (tool?.requiresApproval && agent.tools.includes(call.name)) {
-      const decision = await this.approval(agent, call);
+    // Only a call that would run is put to a person, with the arguments it would run with.
+    const parsed = tool ? this.services.tools.parse(call) : null;
+    if (tool?.requiresApproval && agent.tools.includes(call.name) && parsed?.ok) {
+      const decision = await this.approval(agent, { ...call, arguments: parsed.input });
       if (decision.status === 'rejected') {
         return { result: { rejected: true, message: decision.message }, isError: true };
       }
@@ -152,7 +159,7 @@ export class AgentLoop {
           runId: this.run.id,
           threadId: this.run.threadId,
           agentName: agent.name,
-          callId: call.id,
+          callId: call.key,
           signal: this.signal,
         })
       : { result: { error: `${agent.name} has no tool ${call.name}` }, isError: true };
@@ -168,11 +175,11 @@ export class AgentLoop {
   // requires_action in one transaction, after the checkpoint that resumes it is saved.
   private async approval(
     agent: AgentOptions,
-    call: ToolCall,
+    call: QueuedCall,
   ): Promise<{ status: 'approved' | 'rejected'; message: string | null }> {
     const { persistence, approvals } = this.services;
     const { userId, id: runId } = this.run;
-    const existing = await approvals.findForCall(userId, runId, call.id);
+    const existing = await approvals.findForCall(userId, runId, call.key);
     if (existing && existing.status !== 'pending') {
       return { status: existing.status, message: existing.message };
     }
@@ -181,7 +188,7 @@ export class AgentLoop {
       const interrupt = await approvals.open(manager, {
         userId,
         runId,
-        callId: call.id,
+        callId: call.key,
         agentName: agent.name,
         tool: call.name,
         arguments: call.arguments,
@@ -196,7 +203,7 @@ export class AgentLoop {
           data: {
             interrupt_id: interrupt.id,
             tool: call.name,
-            call_id: call.id,
+            call_id: call.key,
             arguments: call.arguments,
           },
         },
@@ -206,13 +213,17 @@ export class AgentLoop {
   }
 
   // Hands a task to a sub-agent, which works in its own frame, and returns its answer.
-  private async delegate(agent: AgentOptions, call: ToolCall, depth: number): Promise<ToolOutcome> {
+  private async delegate(
+    agent: AgentOptions,
+    call: QueuedCall,
+    depth: number,
+  ): Promise<ToolOutcome> {
     const { agent: target, task } = call.arguments;
     const sub = this.services.agents.delegates().find((a) => a.name === target);
     if (!sub || typeof task !== 'string' || !task) {
       return { result: { error: 'delegate needs an agent of the list and a task' }, isError: true };
     }
-    const announced = { tool: call.name, call_id: call.id, arguments: call.arguments };
+    const announced = { tool: call.name, call_id: call.key, arguments: call.arguments };
     if (!this.checkpoint.frames[depth + 1]) {
       await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
       this.checkpoint.frames[depth + 1] = {

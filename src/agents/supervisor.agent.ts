@@ -2,10 +2,12 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { ApprovalStore } from '../approvals/approval.store';
 import { isTerminalEvent } from '../runs/run-event';
 import { RunEventBus } from '../runs/run-event.bus';
-import { ACTIVE_STATUSES } from '../runs/run-status';
+import { ACTIVE_STATUSES, RUNNABLE_STATUSES } from '../runs/run-status';
 import { Run } from '../runs/run.entity';
 import { RunFinishedError, StatePersistenceService } from '../runs/state-persistence.service';
 import { ThreadStore } from '../threads/thread.store';
+import { randomUUID } from 'node:crypto';
+import { DELEGATE_TOOL } from './agent-definition';
 import { AgentLoop, RunCheckpoint, RunPaused } from './agent-loop';
 import { AgentRegistry } from './agent.registry';
 import { ModelError } from './llm/chat-model.port';
@@ -68,6 +70,7 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async execute(run: Run, signal: AbortSignal): Promise<void> {
     const { userId } = run;
+    if (!RUNNABLE_STATUSES.includes(run.status)) return;
     const model = this.models.get(run.model ?? undefined);
     if (run.status === 'queued') {
       const started = await this.persistence.transition(
@@ -78,7 +81,7 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
       );
       if (!started) return; // cancelled before it started
     } else {
-      await this.closeInterruptedTool(run);
+      await this.resumed(run);
     }
     const checkpoint =
       (await this.persistence.loadCheckpoint<RunCheckpoint>(userId, run.id)) ??
@@ -104,16 +107,24 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  // A process that stopped in the middle of a tool left a tool_executing with no tool_completed.
-  // Close it, so every call a client saw start also ends; the call then runs again.
-  private async closeInterruptedTool(run: Run): Promise<void> {
+  // Picking up a running run: after an approval, or after a process stopped in the middle of it.
+  // In the second case clients are told (`agent_resumed`: drop the partial text of that step), and
+  // a tool call left without its tool_completed is closed, then runs again. A delegate call is not
+  // closed: its sub-agent carries on from its own checkpoint.
+  private async resumed(run: Run): Promise<void> {
     const [last] = await this.persistence.listEvents(
       run.userId,
       run.id,
       Math.max(0, run.lastSeq - 1),
       1,
     );
-    if (last?.type !== 'tool_executing') return;
+    if (!last || last.type === 'approval_resolved') return;
+    await this.persistence.append(run.userId, run.id, {
+      type: 'agent_resumed',
+      agentName: last.agent_name,
+      data: { reason: 'the server restarted', after_seq: last.seq },
+    });
+    if (last.type !== 'tool_executing' || last.data.tool === DELEGATE_TOOL) return;
     await this.persistence.append(run.userId, run.id, {
       type: 'tool_completed',
       agentName: last.agent_name,
@@ -144,9 +155,17 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
     // Cancelled (the terminal event is already written) or shutting down (resumed on next start).
     if (err instanceof RunFinishedError || signal.aborted) return;
     const known = err instanceof ModelError;
-    const message = err instanceof Error ? err.message : String(err);
+    // Only a model error's text is meant for users; anything else may hold internals (SQL, paths),
+    // so the client gets a reference to the log line instead.
+    const reference = randomUUID();
+    const message = known
+      ? err.message
+      : `The agent failed unexpectedly (reference ${reference}); the server log has the details.`;
     if (known) this.logger.warn(`Run ${run.id} failed: ${message}`);
-    else this.logger.error(`Run ${run.id} failed: ${err instanceof Error ? err.stack : message}`);
+    else
+      this.logger.error(
+        `Run ${run.id} failed (reference ${reference}): ${err instanceof Error ? err.stack : String(err)}`,
+      );
     await this.persistence
       .transition(
         run.userId,
@@ -154,10 +173,7 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
         { from: ACTIVE_STATUSES, to: 'failed', error: message },
         {
           type: 'agent_error',
-          data: {
-            message: known ? message : `The agent failed: ${message}`,
-            code: known ? err.code : 'agent_failed',
-          },
+          data: { message, code: known ? err.code : 'agent_failed' },
         },
       )
       .catch((writeErr: unknown) =>

@@ -23,13 +23,12 @@ export class ApprovalService {
   }
 
   // The first answer is stored and moves the run back to running, in one transaction; any later
-  // answer, from any connection, gets that first answer back (`replayed`). Returns whether the run
-  // should now be resumed.
+  // answer, from any connection, gets that first answer back (`replayed`).
   async answer(
     runId: string,
     interruptId: string,
     dto: ApprovalDecisionDto,
-  ): Promise<{ view: ApprovalAnswerView; resume: boolean }> {
+  ): Promise<ApprovalAnswerView> {
     const userId = this.ctx.userId;
     const outcome = await this.persistence.atomically(async ({ manager, transition }) => {
       const decided = await this.store.decide(
@@ -58,20 +57,23 @@ export class ApprovalService {
           },
         },
       );
-      return { decided, resume: resumed !== null };
+      // The run is no longer waiting (cancelled, or its thread deleted): record nothing, so the
+      // audit trail never shows an approval for a call that will not run.
+      if (!resumed) {
+        throw new DomainError(
+          'run_not_waiting',
+          `run ${runId} is no longer waiting for this approval (it was cancelled or has finished)`,
+        );
+      }
+      return decided;
     });
-    if (outcome) {
-      return {
-        view: { ...ApprovalView.of(outcome.decided), replayed: false },
-        resume: outcome.resume,
-      };
-    }
+    if (outcome) return { ...ApprovalView.of(outcome), replayed: false };
     // Not decided now: answered before (return that answer), or not this user's (not found).
     const earlier = await this.store.find(userId, runId, interruptId);
     if (!earlier) throw new DomainError('not_found', `approval ${interruptId} not found`);
     // A pending row here means the run is gone from under it (deleted), which the caller cannot fix.
     if (earlier.status === 'pending')
       throw new Error(`approval ${interruptId} could not be decided`);
-    return { view: { ...ApprovalView.of(earlier), replayed: true }, resume: false };
+    return { ...ApprovalView.of(earlier), replayed: true };
   }
 }

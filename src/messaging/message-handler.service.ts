@@ -51,8 +51,11 @@ export class MessageHandlerService {
     interruptId: string,
     dto: ApprovalDecisionDto,
   ): Promise<ApprovalAnswerView> {
-    const { view, resume } = await this.approvals.answer(runId, interruptId, dto);
-    if (resume) this.supervisor.start(await this.agents.getRun(runId));
+    const view = await this.approvals.answer(runId, interruptId, dto);
+    // Also on a replayed answer: if resuming failed the first time, asking again resumes it.
+    // (start() ignores a run this process is already executing.)
+    const run = await this.agents.getRun(runId);
+    if (run.status === 'running') this.supervisor.start(run);
     return view;
   }
 

@@ -8,6 +8,7 @@ export const RUN_EVENT_TYPES = [
   'tool_completed',
   'approval_required',
   'approval_resolved',
+  'agent_resumed',
   'agent_completed',
   'agent_error',
   'agent_cancelled',

@@ -115,7 +115,11 @@ function toModelMessages(messages: ChatMessage[]): ModelMessage[] {
               type: 'tool-result',
               toolCallId: message.toolCallId,
               toolName: message.toolName,
-              output: { type: 'json', value: JSON.parse(message.content) as never },
+              // error-json marks a failed call for the provider (Anthropic's is_error).
+              output: {
+                type: message.isError ? 'error-json' : 'json',
+                value: JSON.parse(message.content) as never,
+              },
             },
           ],
         };

@@ -42,6 +42,7 @@ export class ToolRegistry implements OnModuleInit {
 
   register(options: ToolOptions, handler: ToolHandler): void {
     if (!NAME.test(options.name)) throw new Error(`tool name "${options.name}" is not valid`);
+    if (options.name === 'delegate') throw new Error('the tool name "delegate" is reserved');
     if (this.tools.has(options.name)) throw new Error(`tool ${options.name} is already registered`);
     this.tools.set(options.name, { ...options, handler });
   }
@@ -64,15 +65,28 @@ export class ToolRegistry implements OnModuleInit {
     });
   }
 
+  // The call's arguments as the tool would get them (defaults filled in, unknown keys dropped).
+  parse(
+    call: ToolCall,
+  ): { ok: true; input: Record<string, unknown> } | { ok: false; error: string } {
+    const tool = this.tools.get(call.name);
+    if (!tool) return { ok: false, error: `unknown tool ${call.name}` };
+    const parsed = tool.input.safeParse(call.arguments);
+    if (!parsed.success) {
+      return {
+        ok: false,
+        error: `invalid arguments: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`,
+      };
+    }
+    return { ok: true, input: parsed.data as Record<string, unknown> };
+  }
+
   // Never throws for a tool's failure: the model gets the error as the result and the run goes on.
   // Only cancellation of the run propagates.
   async execute(call: ToolCall, ctx: ToolContext): Promise<ToolOutcome> {
     const tool = this.tools.get(call.name);
-    if (!tool) return failure(`unknown tool ${call.name}`);
-    const parsed = tool.input.safeParse(call.arguments);
-    if (!parsed.success) {
-      return failure(`invalid arguments: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
-    }
+    const parsed = this.parse(call);
+    if (!tool || !parsed.ok) return failure(parsed.ok ? `unknown tool ${call.name}` : parsed.error);
     ctx.signal.throwIfAborted(); // a cancelled run starts no tool
     const timeoutMs = tool.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = AbortSignal.timeout(timeoutMs);
@@ -80,15 +94,26 @@ export class ToolRegistry implements OnModuleInit {
     try {
       // Raced against the signal, so a tool that ignores it still cannot hold the run.
       const result = await Promise.race([
-        Promise.resolve().then(() => tool.handler.execute(parsed.data, { ...ctx, signal })),
+        Promise.resolve().then(() => tool.handler.execute(parsed.input, { ...ctx, signal })),
         aborted(signal),
       ]);
+      // The result goes to the model and into events as JSON; anything else is the tool's error.
+      if (!isJson(result)) return failure('the tool returned a value that is not JSON');
       return { result, isError: false };
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       if (deadline.aborted) return failure(`the tool did not finish within ${timeoutMs} ms`);
       return failure(err instanceof Error ? err.message : String(err));
     }
+  }
+}
+
+function isJson(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 
