@@ -148,7 +148,7 @@ export class AgentController {
       'with `replayed: true`.',
   })
   @ApiOkResponse({ type: ApprovalAnswerView })
-  @ApiErrors(404)
+  @ApiErrors(404, 409)
   answer(
     @Param('run_id') runId: string,
     @Param('interrupt_id') interruptId: string,

@@ -26,7 +26,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `errors` names each bad field',
   401: 'Missing or invalid bearer token',
   404: 'No such resource for this user',
-  409: '`thread_busy`: the thread has a run in progress; `idempotency_conflict`: the id was used for another request',
+  409: '`thread_busy`: the thread has a run in progress; `idempotency_conflict`: the id was used for another request; `run_not_waiting`: the run no longer waits for this approval',
 };
 
 export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
