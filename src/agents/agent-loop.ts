@@ -76,16 +76,14 @@ export class AgentLoop {
       while (frame.queue.length > 0) {
         const call = frame.queue[0];
         const outcome = await this.call(agent, call, depth);
-        if (outcome) {
-          frame.messages.push({
-            role: 'tool',
-            toolCallId: call.id,
-            toolName: call.name,
-            // A tool may resolve undefined; the model is told null, which is valid JSON.
-            content: JSON.stringify(outcome.result ?? null),
-            isError: outcome.isError,
-          });
-        }
+        frame.messages.push({
+          role: 'tool',
+          toolCallId: call.id, // the model's own id: that is what it matches results by
+          toolName: call.name,
+          // A tool may resolve undefined; the model is told null, which is valid JSON.
+          content: JSON.stringify(outcome.result ?? null),
+          isError: outcome.isError,
+        });
         frame.queue.shift();
         await this.save();
       }
@@ -136,8 +134,8 @@ export class AgentLoop {
     return { text, calls };
   }
 
-  // Runs one tool call. Returns what the model is told, or null when there is nothing to tell
-  // (never, today). Throws RunPaused when the call waits for approval.
+  // Runs one tool call and returns what the model is told. Throws RunPaused when the call waits
+  // for approval.
   private async call(agent: AgentOptions, call: QueuedCall, depth: number): Promise<ToolOutcome> {
     const announced = { tool: call.name, call_id: call.key, arguments: call.arguments };
     if (call.name === DELEGATE_TOOL && agent.tools.includes(DELEGATE_TOOL)) {
