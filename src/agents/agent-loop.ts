@@ -33,6 +33,9 @@ export interface RunCheckpoint {
 // The run is waiting for a person; its state is stored and the executor can let go of it.
 export class RunPaused extends Error {}
 
+// The agents went round in circles; said to the user as it is.
+export class RunLimitError extends Error {}
+
 export interface LoopServices {
   persistence: StatePersistenceService;
   tools: ToolRegistry;
@@ -64,7 +67,9 @@ export class AgentLoop {
       this.signal.throwIfAborted();
       if (frame.queue.length === 0) {
         if (frame.step >= MAX_STEPS) {
-          throw new Error(`${agent.name} did not reach an answer within ${MAX_STEPS} steps`);
+          throw new RunLimitError(
+            `${agent.name} did not reach an answer within ${MAX_STEPS} steps`,
+          );
         }
         const turn = await this.turn(agent, frame);
         frame.step += 1;
@@ -218,10 +223,18 @@ export class AgentLoop {
   ): Promise<ToolOutcome> {
     const { agent: target, task } = call.arguments;
     const sub = this.services.agents.delegates().find((a) => a.name === target);
-    if (!sub || typeof task !== 'string' || !task) {
-      return { result: { error: 'delegate needs an agent of the list and a task' }, isError: true };
-    }
     const announced = { tool: call.name, call_id: call.key, arguments: call.arguments };
+    if (!sub || typeof task !== 'string' || !task) {
+      // Shown like any failed call, so clients see every call the model made.
+      const error = 'delegate needs an agent of the list and a task';
+      await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
+      await this.emit({
+        type: 'tool_completed',
+        agentName: agent.name,
+        data: { ...announced, result: { error }, is_error: true },
+      });
+      return { result: { error }, isError: true };
+    }
     if (!this.checkpoint.frames[depth + 1]) {
       await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
       this.checkpoint.frames[depth + 1] = {

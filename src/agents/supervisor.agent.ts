@@ -8,7 +8,7 @@ import { RunFinishedError, StatePersistenceService } from '../runs/state-persist
 import { ThreadStore } from '../threads/thread.store';
 import { randomUUID } from 'node:crypto';
 import { DELEGATE_TOOL } from './agent-definition';
-import { AgentLoop, RunCheckpoint, RunPaused } from './agent-loop';
+import { AgentLoop, RunCheckpoint, RunLimitError, RunPaused } from './agent-loop';
 import { AgentRegistry } from './agent.registry';
 import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
@@ -154,7 +154,7 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
   private async fail(run: Run, err: unknown, signal: AbortSignal): Promise<void> {
     // Cancelled (the terminal event is already written) or shutting down (resumed on next start).
     if (err instanceof RunFinishedError || signal.aborted) return;
-    const known = err instanceof ModelError;
+    const known = err instanceof ModelError || err instanceof RunLimitError;
     // Only a model error's text is meant for users; anything else may hold internals (SQL, paths),
     // so the client gets a reference to the log line instead.
     const reference = randomUUID();
@@ -173,7 +173,10 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
         { from: ACTIVE_STATUSES, to: 'failed', error: message },
         {
           type: 'agent_error',
-          data: { message, code: known ? err.code : 'agent_failed' },
+          data: {
+            message,
+            code: err instanceof ModelError ? err.code : known ? 'step_limit' : 'agent_failed',
+          },
         },
       )
       .catch((writeErr: unknown) =>
