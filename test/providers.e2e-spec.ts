@@ -328,3 +328,48 @@ describe('approvals with a real provider', () => {
     expect(app.app.get(Outbox).sent.map((m) => m.to)).toEqual(['team@example.com']);
   });
 });
+
+describe('the OpenAI provider', () => {
+  let fake: FakeOpenAiServer;
+  let app: TestApp;
+  let api: RestClient;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+    app = await startTestApp({
+      env: {
+        LLM_PROVIDER: 'openai',
+        LLM_BASE_URL: fake.baseURL,
+        LLM_MODEL: 'gpt-4o-mini',
+        LLM_API_KEY: 'sk-openai-test',
+        LLM_TIMEOUT_MS: '400',
+      },
+    });
+    api = new RestClient(app.http, await app.token('omar'));
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+
+  it('answers through the Chat Completions API', async () => {
+    fake.enqueue(textTurn('Hi from OpenAI.', { usage: { inputTokens: 9, outputTokens: 4 } }));
+    const { events, status } = await runToEnd(app, api, { query: 'hi' });
+    expect(last(events).data.answer).toBe('Hi from OpenAI.');
+    expect(status.usage.models).toEqual({ 'gpt-4o-mini': { input_tokens: 9, output_tokens: 4 } });
+    expect(fake.requests[0]).toMatchObject({
+      path: '/v1/chat/completions',
+      headers: { authorization: 'Bearer sk-openai-test' },
+    });
+  });
+
+  it('ends a model call that outlives LLM_TIMEOUT_MS as a timeout', async () => {
+    fake.enqueue(textTurn('one two three four five six seven eight nine ten', { delayMs: 100 }));
+    const { events, status } = await runToEnd(app, api, { query: 'slowly, please' });
+    expect(last(events).data).toMatchObject({
+      code: 'timeout',
+      message: expect.stringContaining('LLM_TIMEOUT_MS'),
+    });
+    expect(status.status).toBe('failed');
+  });
+});
