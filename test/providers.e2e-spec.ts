@@ -7,6 +7,7 @@ import {
   startFakeOpenAi,
   textTurn,
   toolCallTurn,
+  turn,
 } from './support/fake-llm-servers';
 import { ExtensionsModule, Outbox } from './support/extensions.module';
 import { RestClient } from './support/rest-client';
@@ -194,6 +195,7 @@ describe('the Anthropic provider', () => {
         LLM_BASE_URL: fake.baseURL,
         LLM_MODEL: 'claude-sonnet-4-5',
         LLM_API_KEY: 'sk-ant-test',
+        LLM_REASONING_BUDGET: '2048',
       },
     });
     api = new RestClient(app.http, await app.token('amir'));
@@ -215,6 +217,8 @@ describe('the Anthropic provider', () => {
     expect(events[1].data.text).toBe('The user greets me.');
     expect(last(events).data.answer).toBe('Hello there!');
     expect(fake.requests[0].headers['x-api-key']).toBe('sk-ant-test');
+    // Thinking is asked for, with the configured budget.
+    expect(fake.requests[0].body.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
   });
 
   it('runs a tool the model calls, and flags a failed one to the provider', async () => {
@@ -238,6 +242,38 @@ describe('the Anthropic provider', () => {
       ['toolu_1', false],
       ['toolu_2', true],
     ]);
+  });
+
+  it('sends the signed thinking back with the tool result, as Anthropic requires', async () => {
+    fake.reset();
+    fake.enqueue(
+      turn([
+        { type: 'reasoning', text: 'I need the calculator.', signature: 'sig-123' },
+        {
+          type: 'tool-call',
+          id: 'toolu_9',
+          name: 'calculator',
+          arguments: { expression: '3 * 3' },
+        },
+      ]),
+      textTurn('9.'),
+    );
+    const { events } = await runToEnd(app, api, { query: 'three times three?' });
+    expect(events.find((e) => e.type === 'agent_thinking')!.data.text).toBe(
+      'I need the calculator.',
+    );
+    expect(last(events).data.answer).toBe('9.');
+    const assistant = fake.requests[1].body.messages.find(
+      (m: { role: string }) => m.role === 'assistant',
+    );
+    expect(assistant.content.map((c: { type: string }) => c.type)).toEqual([
+      'thinking',
+      'tool_use',
+    ]);
+    expect(assistant.content[0]).toMatchObject({
+      thinking: 'I need the calculator.',
+      signature: 'sig-123',
+    });
   });
 
   it('retries a 429, and fails readably on an error mid-stream', async () => {

@@ -5,7 +5,7 @@ import { EventInput, StatePersistenceService } from '../runs/state-persistence.s
 import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
 import { AgentRegistry } from './agent.registry';
 import { EventCoalescer } from './event-coalescer';
-import { ChatMessage, ChatModel, ToolCall, ToolSpec } from './llm/chat-model.port';
+import { ChatMessage, ChatModel, ProviderMeta, ToolCall, ToolSpec } from './llm/chat-model.port';
 import { ToolOutcome, ToolRegistry } from './tools/tool.registry';
 
 const MAX_STEPS = 8;
@@ -74,7 +74,12 @@ export class AgentLoop {
         const turn = await this.turn(agent, frame);
         frame.step += 1;
         if (turn.calls.length === 0) return turn.text.trim();
-        frame.messages.push({ role: 'assistant', content: turn.text, toolCalls: turn.calls });
+        frame.messages.push({
+          role: 'assistant',
+          content: turn.text,
+          toolCalls: turn.calls,
+          ...(turn.reasoning ? { reasoning: turn.reasoning } : {}),
+        });
         frame.queue = turn.calls.map((call) => ({ ...call, key: randomUUID() }));
         await this.save();
       }
@@ -99,12 +104,17 @@ export class AgentLoop {
   private async turn(
     agent: AgentOptions,
     frame: Frame,
-  ): Promise<{ text: string; calls: ToolCall[] }> {
+  ): Promise<{
+    text: string;
+    calls: ToolCall[];
+    reasoning?: { text: string; meta?: ProviderMeta };
+  }> {
     const step = frame.step + 1;
     const coalescer = new EventCoalescer((type, text) =>
       this.emit({ type, agentName: agent.name, data: { text, step } }),
     );
     let text = '';
+    const reasoning: { text: string; meta?: ProviderMeta } = { text: '' };
     const calls: ToolCall[] = [];
     try {
       for await (const chunk of this.model.stream({
@@ -115,7 +125,9 @@ export class AgentLoop {
       })) {
         switch (chunk.type) {
           case 'reasoning':
-            coalescer.push('agent_thinking', chunk.text);
+            reasoning.text += chunk.text;
+            if (chunk.meta) reasoning.meta = chunk.meta;
+            if (chunk.text) coalescer.push('agent_thinking', chunk.text);
             break;
           case 'text':
             text += chunk.text;
@@ -136,7 +148,7 @@ export class AgentLoop {
     } finally {
       coalescer.discard();
     }
-    return { text, calls };
+    return { text, calls, reasoning: reasoning.text || reasoning.meta ? reasoning : undefined };
   }
 
   // Runs one tool call and returns what the model is told. Throws RunPaused when the call waits

@@ -90,6 +90,14 @@ export class EnvironmentVariables {
   @Min(100)
   LLM_TIMEOUT_MS = 120_000;
 
+  // Anthropic's extended thinking: the tokens a model may spend reasoning before it answers. Unset,
+  // no thinking is asked for. (OpenAI-compatible servers that stream reasoning need nothing.)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  LLM_REASONING_BUDGET?: number;
+
   // Retries, with exponential backoff, of rate limits (429) and provider errors (5xx).
   @Type(() => Number)
   @IsInt()

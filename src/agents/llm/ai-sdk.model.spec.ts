@@ -138,6 +138,21 @@ describe('AiSdkModel', () => {
       ]);
     });
 
+    it("keeps the provider's signature of the reasoning", async () => {
+      const signed = { anthropic: { signature: 'sig-1' } };
+      const chunks = await collect(
+        streaming(
+          { type: 'reasoning-start', id: 'r1' },
+          { type: 'reasoning-delta', id: 'r1', delta: 'Hmm.' },
+          { type: 'reasoning-end', id: 'r1', providerMetadata: signed },
+          ...textParts('ok'),
+          finish(),
+        ),
+      );
+
+      expect(chunks).toContainEqual({ type: 'reasoning', text: '', meta: signed });
+    });
+
     it('maps a tool call to a tool_call chunk with the parsed arguments', async () => {
       const chunks = await collect(
         streaming(
@@ -338,6 +353,33 @@ describe('AiSdkModel', () => {
       expect(prompt[2]).toMatchObject({
         role: 'assistant',
         content: [{ type: 'tool-call', toolCallId: 'c1', toolName: 'clock', input: {} }],
+      });
+    });
+
+    it("sends a turn's reasoning back first, with its provider signature", async () => {
+      const messages: ChatMessage[] = [
+        { role: 'user', content: 'time?' },
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: [{ id: 'c1', name: 'clock', arguments: {} }],
+          reasoning: { text: 'Use the clock.', meta: { anthropic: { signature: 'sig-1' } } },
+        },
+        { role: 'tool', toolCallId: 'c1', toolName: 'clock', content: '{"iso":"x"}' },
+      ];
+
+      const { prompt } = await promptFor(request({ messages }));
+
+      expect(prompt[2]).toMatchObject({
+        role: 'assistant',
+        content: [
+          {
+            type: 'reasoning',
+            text: 'Use the clock.',
+            providerOptions: { anthropic: { signature: 'sig-1' } },
+          },
+          { type: 'tool-call', toolCallId: 'c1' },
+        ],
       });
     });
 

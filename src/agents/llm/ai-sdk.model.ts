@@ -14,12 +14,15 @@ import {
   ModelChunk,
   ModelError,
   ModelRequest,
+  ProviderMeta,
   ToolSpec,
 } from './chat-model.port';
 
 export interface AiSdkSettings {
   timeoutMs: number;
   maxRetries: number;
+  // Passed to the provider on every call (e.g. Anthropic's extended thinking).
+  providerOptions?: Record<string, Record<string, unknown>>;
 }
 
 // A ChatModel on the Vercel AI SDK: one model call per turn, tools declared without `execute`
@@ -41,6 +44,7 @@ export class AiSdkModel implements ChatModel {
       abortSignal: AbortSignal.any([request.signal, deadline]),
       // The SDK retries 429 and 5xx with exponential backoff (honouring retry-after).
       maxRetries: this.settings.maxRetries,
+      providerOptions: this.settings.providerOptions as never,
       onError: () => undefined, // errors arrive as stream parts below
     });
     try {
@@ -50,8 +54,13 @@ export class AiSdkModel implements ChatModel {
             yield { type: 'text', text: part.text };
             break;
           case 'reasoning-delta':
-            yield { type: 'reasoning', text: part.text };
+          case 'reasoning-end': {
+            // The end (or an empty delta) may carry only the reasoning's signature.
+            const text = part.type === 'reasoning-delta' ? part.text : '';
+            const meta = part.providerMetadata as ProviderMeta | undefined;
+            if (text || meta) yield { type: 'reasoning', text, ...(meta ? { meta } : {}) };
             break;
+          }
           case 'tool-call':
             yield {
               type: 'tool_call',
@@ -98,6 +107,15 @@ function toModelMessages(messages: ChatMessage[]): ModelMessage[] {
         return {
           role: 'assistant',
           content: [
+            ...(message.reasoning
+              ? [
+                  {
+                    type: 'reasoning' as const,
+                    text: message.reasoning.text,
+                    providerOptions: message.reasoning.meta as never,
+                  },
+                ]
+              : []),
             ...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
             ...(message.toolCalls ?? []).map((call) => ({
               type: 'tool-call' as const,

@@ -9,7 +9,14 @@ export interface ToolCall {
 
 export type ChatMessage =
   | { role: 'user'; content: string }
-  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | {
+      role: 'assistant';
+      content: string;
+      toolCalls?: ToolCall[];
+      // The turn's reasoning, with what the provider needs to accept it back (Anthropic's
+      // signature): a model that thought before calling tools must see that thought again.
+      reasoning?: { text: string; meta?: ProviderMeta };
+    }
   | { role: 'tool'; toolCallId: string; toolName: string; content: string; isError?: boolean };
 
 export interface ToolSpec {
@@ -19,10 +26,13 @@ export interface ToolSpec {
   parameters: Record<string, unknown>;
 }
 
+// Opaque provider data carried with reasoning, keyed by provider name.
+export type ProviderMeta = Record<string, Record<string, unknown>>;
+
 // What a model streams: visible reasoning and answer text as they come, requests to call tools,
 // and at the end the tokens the call used.
 export type ModelChunk =
-  | { type: 'reasoning'; text: string }
+  | { type: 'reasoning'; text: string; meta?: ProviderMeta }
   | { type: 'text'; text: string }
   | { type: 'tool_call'; call: ToolCall }
   | { type: 'usage'; inputTokens: number; outputTokens: number };

@@ -28,6 +28,7 @@ export class ModelProvider {
       LLM_MODELS: config.get('LLM_MODELS', { infer: true }),
       LLM_TIMEOUT_MS: config.get('LLM_TIMEOUT_MS', { infer: true }),
       LLM_MAX_RETRIES: config.get('LLM_MAX_RETRIES', { infer: true }),
+      LLM_REASONING_BUDGET: config.get('LLM_REASONING_BUDGET', { infer: true }),
     } as EnvironmentVariables;
   }
 
@@ -54,10 +55,19 @@ export class ModelProvider {
       model = new AiSdkModel(name, this.languageModel(name), {
         timeoutMs: this.env.LLM_TIMEOUT_MS,
         maxRetries: this.env.LLM_MAX_RETRIES,
+        providerOptions: this.providerOptions(),
       });
       this.models.set(name, model);
     }
     return model;
+  }
+
+  private providerOptions(): Record<string, Record<string, unknown>> | undefined {
+    const budget = this.env.LLM_REASONING_BUDGET;
+    if (this.env.LLM_PROVIDER === 'anthropic' && budget) {
+      return { anthropic: { thinking: { type: 'enabled', budgetTokens: budget } } };
+    }
+    return undefined;
   }
 
   private languageModel(name: string): LanguageModel {
