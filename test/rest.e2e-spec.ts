@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InProcessRunEventBus, RunEventBus } from '../src/runs/run-event.bus';
 import { RestClient } from './support/rest-client';
 import { until } from './support/until';
@@ -333,6 +335,12 @@ describe('REST channel', () => {
       );
       expect(spec.body.components.schemas.StartAgentDto.properties.query.example).toBeDefined();
       expect(spec.body.components.securitySchemes.bearer).toMatchObject({ scheme: 'bearer' });
+      // The committed spec is what integrators read: it must be exactly what the app serves.
+      const committed = JSON.parse(readFileSync(join(__dirname, '..', 'openapi.json'), 'utf8'));
+      expect({ drift: spec.body, hint: 'run `npm run openapi` and commit openapi.json' }).toEqual({
+        drift: committed,
+        hint: 'run `npm run openapi` and commit openapi.json',
+      });
       const ui = await fetch(`${app.http}/docs`);
       expect(ui.status).toBe(200);
       expect(await ui.text()).toContain('swagger-ui');
