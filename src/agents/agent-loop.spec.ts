@@ -320,6 +320,21 @@ describe('AgentLoop', () => {
       expect(ctx.signal.aborted).toBe(true);
     });
 
+    it('commits each tool_completed with the checkpoint that no longer holds the call', async () => {
+      const { loop, persistence } = setup({
+        turns: [[toolCall('a', 'echo', { text: '1' })], [text('done')]],
+      });
+
+      await loop(checkpointOf()).answer();
+
+      const completed = persistence.log.indexOf('event:tool_completed');
+      expect(persistence.log.slice(completed - 1, completed + 2)).toEqual([
+        'atomically',
+        'event:tool_completed',
+        'save',
+      ]);
+    });
+
     it('saves the checkpoint after the turn and after every tool call, the queue shrinking', async () => {
       const { loop, persistence, run } = setup({
         turns: [

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ApprovalStore } from '../approvals/approval.store';
 import { Run } from '../runs/run.entity';
-import { EventInput, StatePersistenceService } from '../runs/state-persistence.service';
+import {
+  EventInput,
+  RunFinishedError,
+  StatePersistenceService,
+} from '../runs/state-persistence.service';
 import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
 import { AgentRegistry } from './agent.registry';
 import { EventCoalescer } from './event-coalescer';
@@ -28,6 +32,23 @@ export interface Frame {
 export interface RunCheckpoint {
   version: 2;
   frames: Frame[];
+}
+
+interface CallResult {
+  outcome: ToolOutcome;
+  completed: EventInput | null;
+}
+
+function completedEvent(
+  agent: AgentOptions,
+  announced: { tool: string; call_id: string; arguments: Record<string, unknown> },
+  outcome: ToolOutcome,
+): EventInput {
+  return {
+    type: 'tool_completed',
+    agentName: agent.name,
+    data: { ...announced, result: outcome.result, is_error: outcome.isError },
+  };
 }
 
 // The run is waiting for a person; its state is stored and the executor can let go of it.
@@ -85,7 +106,7 @@ export class AgentLoop {
       }
       while (frame.queue.length > 0) {
         const call = frame.queue[0];
-        const outcome = await this.call(agent, call, depth);
+        const { outcome, completed } = await this.call(agent, call, depth);
         frame.messages.push({
           role: 'tool',
           toolCallId: call.id, // the model's own id: that is what it matches results by
@@ -95,9 +116,28 @@ export class AgentLoop {
           isError: outcome.isError,
         });
         frame.queue.shift();
-        await this.save();
+        await this.commit(completed);
       }
     }
+  }
+
+  // The call's tool_completed and the checkpoint that no longer holds the call, in one
+  // transaction: a restart can never find the call both finished and still to run.
+  private async commit(completed: EventInput | null): Promise<void> {
+    if (!completed) return this.save();
+    const { persistence } = this.services;
+    const { userId, id: runId } = this.run;
+    await persistence.atomically(async ({ manager, transition }) => {
+      const written = await transition(userId, runId, { from: ['running'] }, completed);
+      if (!written) throw new RunFinishedError(runId);
+      await persistence.saveCheckpoint(
+        userId,
+        runId,
+        this.checkpoint,
+        this.checkpoint.version,
+        manager,
+      );
+    });
   }
 
   // One model turn, streamed: reasoning and text become coalesced events as they arrive.
@@ -151,9 +191,9 @@ export class AgentLoop {
     return { text, calls, reasoning: reasoning.text || reasoning.meta ? reasoning : undefined };
   }
 
-  // Runs one tool call and returns what the model is told. Throws RunPaused when the call waits
-  // for approval.
-  private async call(agent: AgentOptions, call: QueuedCall, depth: number): Promise<ToolOutcome> {
+  // Runs one tool call: what the model is told, and the tool_completed event to commit with the
+  // next checkpoint (none for a rejected call). Throws RunPaused when the call waits for approval.
+  private async call(agent: AgentOptions, call: QueuedCall, depth: number): Promise<CallResult> {
     const announced = { tool: call.name, call_id: call.key, arguments: call.arguments };
     if (call.name === DELEGATE_TOOL && agent.tools.includes(DELEGATE_TOOL)) {
       return this.delegate(agent, call, depth);
@@ -164,7 +204,10 @@ export class AgentLoop {
     if (tool?.requiresApproval && agent.tools.includes(call.name) && parsed?.ok) {
       const decision = await this.approval(agent, { ...call, arguments: parsed.input });
       if (decision.status === 'rejected') {
-        return { result: { rejected: true, message: decision.message }, isError: true };
+        return {
+          outcome: { result: { rejected: true, message: decision.message }, isError: true },
+          completed: null,
+        };
       }
     }
     await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
@@ -178,12 +221,7 @@ export class AgentLoop {
           signal: this.signal,
         })
       : { result: { error: `${agent.name} has no tool ${call.name}` }, isError: true };
-    await this.emit({
-      type: 'tool_completed',
-      agentName: agent.name,
-      data: { ...announced, result: outcome.result, is_error: outcome.isError },
-    });
-    return outcome;
+    return { outcome, completed: completedEvent(agent, announced, outcome) };
   }
 
   // A decided approval for the call, or a pause: the interrupt is opened and the run moves to
@@ -232,7 +270,7 @@ export class AgentLoop {
     agent: AgentOptions,
     call: QueuedCall,
     depth: number,
-  ): Promise<ToolOutcome> {
+  ): Promise<CallResult> {
     const { agent: target, task } = call.arguments;
     const sub = this.services.agents.delegates().find((a) => a.name === target);
     const announced = { tool: call.name, call_id: call.key, arguments: call.arguments };
@@ -240,12 +278,8 @@ export class AgentLoop {
       // Shown like any failed call, so clients see every call the model made.
       const error = 'delegate needs an agent of the list and a task';
       await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
-      await this.emit({
-        type: 'tool_completed',
-        agentName: agent.name,
-        data: { ...announced, result: { error }, is_error: true },
-      });
-      return { result: { error }, isError: true };
+      const outcome = { result: { error }, isError: true };
+      return { outcome, completed: completedEvent(agent, announced, outcome) };
     }
     if (!this.checkpoint.frames[depth + 1]) {
       await this.emit({ type: 'tool_executing', agentName: agent.name, data: announced });
@@ -260,12 +294,7 @@ export class AgentLoop {
     const answer = await this.runFrame(depth + 1);
     this.checkpoint.frames.splice(depth + 1);
     const outcome = { result: { agent: sub.name, answer }, isError: false };
-    await this.emit({
-      type: 'tool_completed',
-      agentName: agent.name,
-      data: { ...announced, result: outcome.result, is_error: false },
-    });
-    return outcome;
+    return { outcome, completed: completedEvent(agent, announced, outcome) };
   }
 
   private toolSpecs(agent: AgentOptions): ToolSpec[] {

@@ -199,8 +199,9 @@ export class StatePersistenceService {
     runId: string,
     state: object,
     version: number,
+    manager: EntityManager = this.db.manager,
   ): Promise<void> {
-    await this.db.query(
+    await manager.query(
       `INSERT INTO run_state (run_id, user_id, state, version) VALUES ($1, $2, $3::jsonb, $4)
        ON CONFLICT (run_id) DO UPDATE SET state = EXCLUDED.state, version = EXCLUDED.version,
          updated_at = now()
