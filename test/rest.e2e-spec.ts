@@ -285,6 +285,12 @@ describe('REST channel', () => {
       expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
     });
 
+    it('rejects a body over 1 MiB with 413, not a 500', async () => {
+      const res = await api.post('/api/agent/run_agent', { query: 'x'.repeat(1024 * 1024 + 1) });
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({ code: 'bad_request', message: 'request entity too large' });
+    });
+
     it('rejects a body that is not JSON with 400 and no stack trace', async () => {
       const res = await api.raw('POST', '/api/agent/run_agent', '{"query": ');
       expect(res.status).toBe(400);

@@ -11,7 +11,10 @@ export class ApprovalView {
   @ApiProperty({ example: 'send_email' })
   tool: string;
 
-  @ApiProperty({ example: 'call_1_1' })
+  @ApiProperty({
+    example: '151ead35-6ad2-4e56-a840-fd08105511d5',
+    description: 'Unique in the run',
+  })
   call_id: string;
 
   @ApiProperty({ example: 'supervisor' })

@@ -34,6 +34,20 @@ export function toErrorPayload(
       return { status, payload: { code, message: httpMessage(error), request_id: requestId } };
     }
   }
+  // Errors from Express's own middleware (http-errors), e.g. a body over the size limit: 413.
+  const httpError = error as { status?: unknown; expose?: unknown; message?: unknown };
+  if (
+    typeof httpError?.status === 'number' &&
+    httpError.status >= 400 &&
+    httpError.status < 500 &&
+    httpError.expose === true
+  ) {
+    const message = typeof httpError.message === 'string' ? httpError.message : 'bad request';
+    return {
+      status: httpError.status,
+      payload: { code: codeForHttpStatus(httpError.status), message, request_id: requestId },
+    };
+  }
   logger.error(
     { err: error, request_id: requestId },
     `Unhandled error (request ${requestId ?? 'n/a'}): ${String(error)}`,
