@@ -1,6 +1,7 @@
 import { RunEvent } from '../src/runs/run-event';
 import {
   FakeAnthropicServer,
+  FakeLlmServer,
   FakeOpenAiServer,
   reasoningThenText,
   startFakeAnthropic,
@@ -27,31 +28,43 @@ async function runToEnd(app: TestApp, api: RestClient, body: Record<string, unkn
   return { events, status };
 }
 
+// An app whose model provider is a fake server started for it, and a client for one user.
+async function startWithFake<F extends FakeLlmServer>(
+  start: () => Promise<F>,
+  user: string,
+  options: (baseURL: string) => Parameters<typeof startTestApp>[0],
+) {
+  const fake = await start();
+  const app = await startTestApp(options(fake.baseURL));
+  const api = new RestClient(app.http, await app.token(user));
+  const stop = async () => {
+    await app.close();
+    await fake.close();
+  };
+  return { fake, app, api, stop };
+}
+
 // Real providers through the AI SDK, against fake servers that speak the providers' own wire
 // formats over real HTTP.
 describe('an OpenAI-compatible provider', () => {
   let fake: FakeOpenAiServer;
   let app: TestApp;
   let api: RestClient;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    fake = await startFakeOpenAi();
-    app = await startTestApp({
+    ({ fake, app, api, stop } = await startWithFake(startFakeOpenAi, 'priya', (baseURL) => ({
       env: {
         LLM_PROVIDER: 'openai-compatible',
-        LLM_BASE_URL: fake.baseURL,
+        LLM_BASE_URL: baseURL,
         LLM_MODEL: 'fake-large',
         LLM_MODELS: 'fake-small',
         LLM_API_KEY: 'sk-test',
         LLM_MAX_RETRIES: '2',
       },
-    });
-    api = new RestClient(app.http, await app.token('priya'));
+    })));
   });
-  afterAll(async () => {
-    await app.close();
-    await fake.close();
-  });
+  afterAll(() => stop());
   beforeEach(() => fake.reset());
 
   it('streams a long answer as tens of coalesced chunks, not thousands, and records usage', async () => {
@@ -186,24 +199,20 @@ describe('the Anthropic provider', () => {
   let fake: FakeAnthropicServer;
   let app: TestApp;
   let api: RestClient;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    fake = await startFakeAnthropic();
-    app = await startTestApp({
+    ({ fake, app, api, stop } = await startWithFake(startFakeAnthropic, 'amir', (baseURL) => ({
       env: {
         LLM_PROVIDER: 'anthropic',
-        LLM_BASE_URL: fake.baseURL,
+        LLM_BASE_URL: baseURL,
         LLM_MODEL: 'claude-sonnet-4-5',
         LLM_API_KEY: 'sk-ant-test',
         LLM_REASONING_BUDGET: '2048',
       },
-    });
-    api = new RestClient(app.http, await app.token('amir'));
+    })));
   });
-  afterAll(async () => {
-    await app.close();
-    await fake.close();
-  });
+  afterAll(() => stop());
 
   it('streams reasoning as agent_thinking and the answer as chunks', async () => {
     fake.enqueue(reasoningThenText('The user greets me.', 'Hello there!'));
@@ -306,19 +315,15 @@ describe('approvals with a real provider', () => {
   let fake: FakeOpenAiServer;
   let app: TestApp;
   let api: RestClient;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    fake = await startFakeOpenAi();
-    app = await startTestApp({
+    ({ fake, app, api, stop } = await startWithFake(startFakeOpenAi, 'olga', (baseURL) => ({
       imports: [ExtensionsModule],
-      env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: fake.baseURL, LLM_MODEL: 'fake' },
-    });
-    api = new RestClient(app.http, await app.token('olga'));
+      env: { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: baseURL, LLM_MODEL: 'fake' },
+    })));
   });
-  afterAll(async () => {
-    await app.close();
-    await fake.close();
-  });
+  afterAll(() => stop());
 
   it('asks again for a call that reuses an approved call id: an id cannot carry an approval', async () => {
     const email = (to: string) => ({
@@ -369,24 +374,20 @@ describe('the OpenAI provider', () => {
   let fake: FakeOpenAiServer;
   let app: TestApp;
   let api: RestClient;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    fake = await startFakeOpenAi();
-    app = await startTestApp({
+    ({ fake, app, api, stop } = await startWithFake(startFakeOpenAi, 'omar', (baseURL) => ({
       env: {
         LLM_PROVIDER: 'openai',
-        LLM_BASE_URL: fake.baseURL,
+        LLM_BASE_URL: baseURL,
         LLM_MODEL: 'gpt-4o-mini',
         LLM_API_KEY: 'sk-openai-test',
         LLM_TIMEOUT_MS: '400',
       },
-    });
-    api = new RestClient(app.http, await app.token('omar'));
+    })));
   });
-  afterAll(async () => {
-    await app.close();
-    await fake.close();
-  });
+  afterAll(() => stop());
 
   it('answers through the Chat Completions API', async () => {
     fake.enqueue(textTurn('Hi from OpenAI.', { usage: { inputTokens: 9, outputTokens: 4 } }));

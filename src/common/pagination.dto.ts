@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type as ClassType } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { MAX_OFFSET } from './limits';
@@ -26,6 +27,21 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+}
+
+// The OpenAPI shape of a Page of `item`s; each list's page class extends it.
+export function PageOf<T>(item: ClassType<T>): ClassType<Page<T>> {
+  class PageOfItems implements Page<T> {
+    @ApiProperty({ type: [item] })
+    items: T[];
+    @ApiProperty({ example: 1 })
+    total: number;
+    @ApiProperty({ example: 20 })
+    limit: number;
+    @ApiProperty({ example: 0 })
+    offset: number;
+  }
+  return PageOfItems;
 }
 
 export function pageWindow(query: PaginationQueryDto): { limit: number; offset: number } {

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PageOf } from '../common/pagination.dto';
 import { RUN_STATUSES, RunStatus } from './run-status';
 import { Run } from './run.entity';
 
@@ -116,13 +117,4 @@ export class CancelResultView {
   message: string;
 }
 
-export class RunPage {
-  @ApiProperty({ type: [RunStatusView] })
-  items: RunStatusView[];
-  @ApiProperty({ example: 1 })
-  total: number;
-  @ApiProperty({ example: 20 })
-  limit: number;
-  @ApiProperty({ example: 0 })
-  offset: number;
-}
+export class RunPage extends PageOf(RunStatusView) {}

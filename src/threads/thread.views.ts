@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { PageOf } from '../common/pagination.dto';
 import { MESSAGE_ROLES, Message, MessageRole } from './message.entity';
 import { Thread } from './thread.entity';
 
@@ -65,24 +66,6 @@ export class MessageView {
   }
 }
 
-export class ThreadPage {
-  @ApiProperty({ type: [ThreadView] })
-  items: ThreadView[];
-  @ApiProperty({ example: 1 })
-  total: number;
-  @ApiProperty({ example: 20 })
-  limit: number;
-  @ApiProperty({ example: 0 })
-  offset: number;
-}
+export class ThreadPage extends PageOf(ThreadView) {}
 
-export class MessagePage {
-  @ApiProperty({ type: [MessageView] })
-  items: MessageView[];
-  @ApiProperty({ example: 2 })
-  total: number;
-  @ApiProperty({ example: 20 })
-  limit: number;
-  @ApiProperty({ example: 0 })
-  offset: number;
-}
+export class MessagePage extends PageOf(MessageView) {}

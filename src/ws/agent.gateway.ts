@@ -42,7 +42,6 @@ export class AgentGateway
     OnModuleDestroy
 {
   private readonly sessions = new Map<WebSocket, WsSession>();
-  private readonly alive = new WeakSet<WebSocket>();
   private heartbeat?: NodeJS.Timeout;
 
   constructor(
@@ -56,13 +55,13 @@ export class AgentGateway
   afterInit(): void {
     this.heartbeat = setInterval(
       () => {
-        for (const socket of this.sessions.keys()) {
-          if (!this.alive.has(socket)) {
-            socket.terminate();
+        for (const session of this.sessions.values()) {
+          if (!session.alive) {
+            session.socket.terminate();
             continue;
           }
-          this.alive.delete(socket);
-          socket.ping();
+          session.alive = false;
+          session.socket.ping();
         }
       },
       this.config.get('WS_HEARTBEAT_MS', { infer: true }),
@@ -81,8 +80,7 @@ export class AgentGateway
     const user = this.tokens.verify(tokenOf(request));
     const session = new WsSession(socket, user);
     this.sessions.set(socket, session);
-    this.alive.add(socket);
-    socket.on('pong', () => this.alive.add(socket));
+    socket.on('pong', () => (session.alive = true));
     user.catch((err: unknown) => {
       session.send({ type: 'error', payload: toErrorPayload(err, undefined).payload });
       socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');

@@ -13,6 +13,8 @@ export type ServerFrame = {
 export class WsSession {
   private readonly subscriptions = new Map<string, Subscription>();
   closed = false;
+  // Answered the last heartbeat ping (or just connected).
+  alive = true;
 
   constructor(
     readonly socket: WebSocket,
