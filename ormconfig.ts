@@ -3,6 +3,7 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { RunInterrupt } from './src/approvals/run-interrupt.entity';
 import { InitialSchema1764090000000 } from './src/database/migrations/1764090000000-initial-schema';
 import { AgentsApprovalsUsage1764100000000 } from './src/database/migrations/1764100000000-agents-approvals-usage';
+import { DurableRuns1764200000000 } from './src/database/migrations/1764200000000-durable-runs';
 import { RunEventRow } from './src/runs/run-event.entity';
 import { RunStateRow } from './src/runs/run-state.entity';
 import { Run } from './src/runs/run.entity';
@@ -16,7 +17,11 @@ export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOpt
     type: 'postgres',
     url,
     entities: [Thread, Message, Run, RunEventRow, RunStateRow, RunInterrupt],
-    migrations: [InitialSchema1764090000000, AgentsApprovalsUsage1764100000000],
+    migrations: [
+      InitialSchema1764090000000,
+      AgentsApprovalsUsage1764100000000,
+      DurableRuns1764200000000,
+    ],
     migrationsTableName: 'migrations',
     synchronize: false,
   };

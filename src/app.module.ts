@@ -4,24 +4,36 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { dataSourceOptions } from '../ormconfig';
+import { WorkerModule } from './agents/worker.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { validationPipeOptions } from './common/validation';
-import { EnvironmentVariables, validateEnv } from './config/env.validation';
+import { AppRole, EnvironmentVariables, validateEnv } from './config/env.validation';
 import { ContextModule } from './context/context.module';
+import { migrateUnderLock } from './database/migrate';
+import { HealthModule } from './health/health.module';
+import { LifecycleModule } from './health/lifecycle';
 import { RestModule } from './rest/rest.module';
 import { ThreadSearchModule } from './thread-search/thread-search.module';
 import { WsModule } from './ws/ws.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
 
+// How long a request waits for a database connection before it is told 503 (the database is
+// away), instead of hanging.
+const CONNECT_TIMEOUT_MS = 2_000;
+
 // forRoot(), not a static @Module: the environment is validated when the app is built (after
-// prepareRuntime filled in the embedded defaults, or after a test chose its database), not on import.
+// prepareRuntime filled in the embedded defaults, or after a test chose its database), not on
+// import. The role decides which parts the instance runs: the channels, the worker, or both.
 @Module({})
 export class AppModule {
-  static forRoot(): DynamicModule {
+  static forRoot(role: AppRole = validateEnv(process.env).APP_ROLE): DynamicModule {
+    const serves = role !== 'worker';
+    const executes = role !== 'api';
     return {
       module: AppModule,
       imports: [
@@ -43,13 +55,22 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (config: Config) => ({
             ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
-            migrationsRun: true,
+            extra: { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true },
           }),
+          // Migrations under an advisory lock, before anything gets the data source: instances
+          // starting together take turns instead of racing.
+          dataSourceFactory: async (options?: DataSourceOptions) => {
+            const db = await new DataSource(options!).initialize();
+            await migrateUnderLock(db);
+            return db;
+          },
         }),
+        LifecycleModule,
         ContextModule,
         AuthModule,
-        RestModule,
-        WsModule,
+        HealthModule,
+        ...(serves ? [RestModule, WsModule] : []),
+        ...(executes ? [WorkerModule] : []),
         ThreadSearchModule,
       ],
       providers: [

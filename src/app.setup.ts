@@ -4,6 +4,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { MAX_BODY_BYTES } from './common/limits';
+import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
 
 export const API_PREFIX = 'api';
 
@@ -13,8 +14,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // The same size limit as a WebSocket frame.
   (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.useWebSocketAdapter(new WsAdapter(app));
-  app.setGlobalPrefix(API_PREFIX);
-  app.enableShutdownHooks();
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_HEALTH_ROUTES });
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), {
     jsonDocumentUrl: 'docs-json',
   });

@@ -6,16 +6,19 @@ import { configureApp } from './app.setup';
 import { TokenService } from './auth/token.service';
 import { EnvironmentVariables } from './config/env.validation';
 import { prepareRuntime } from './config/runtime';
+import { Lifecycle } from './health/lifecycle';
 
 async function bootstrap(): Promise<void> {
   const runtime = await prepareRuntime();
   const app = configureApp(await NestFactory.create(AppModule.forRoot(), { bufferLogs: true }));
-  const port = app.get(ConfigService<EnvironmentVariables, true>).get('PORT', { infer: true });
+  const config = app.get(ConfigService<EnvironmentVariables, true>);
+  const port = config.get('PORT', { infer: true });
   await app.listen(port);
 
   const base = `http://localhost:${port}`;
   console.log(
-    `netra-backend listening on ${base} (docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`,
+    `netra-backend (${config.get('APP_ROLE', { infer: true })}) listening on ${base} ` +
+      `(docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`,
   );
   if (runtime.embedded) console.log(`Using the embedded PostgreSQL (data in ${runtime.dataDir})`);
   if (runtime.generatedSecret) {
@@ -25,20 +28,34 @@ async function bootstrap(): Promise<void> {
     );
   }
 
-  // Stop the embedded database after Nest has closed its connections.
-  if (runtime.embedded) {
-    const embedded = runtime.embedded;
-    process.once('beforeExit', () => void embedded.stop());
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
-        void app
-          .close()
-          .then(() => embedded.stop())
-          .finally(() => process.exit(0));
-      });
-    }
+  // One way out: SIGTERM or SIGINT drains (ready turns 503, the runs in hand finish or are handed
+  // back, then sockets and streams close), closes the app, then stops the embedded database. A
+  // second signal exits at once; the queue hands this instance's runs to another one.
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      app.get(Lifecycle).drain();
+      void app
+        .close()
+        .then(() => runtime.embedded?.stop())
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error(`Shutdown failed: ${String(err)}`);
+            process.exit(1);
+          },
+        );
+    });
   }
 }
+
+// The process stays up through a database outage: a promise nobody waited for is logged, not
+// fatal.
+process.on('unhandledRejection', (reason) => {
+  console.error(`Unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`);
+});
 
 bootstrap().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : JSON.stringify(err));

@@ -11,7 +11,7 @@ describe('a run survives a restart of the app', () => {
     const first = await startTestApp({ databaseUrl });
     const token = await first.token('ruth');
     const started = await new RestClient(first.http, token).post('/api/agent/run_agent', {
-      query: 'wait 1 seconds',
+      query: 'wait 5 seconds',
     });
     const runId = started.body.run_id;
     const before = await readSse(`${first.http}/api/agent/${runId}/stream`, {
@@ -42,10 +42,10 @@ describe('a run survives a restart of the app', () => {
       expect(completed).toHaveLength(started);
       expect(completed[0].data).toMatchObject({
         is_error: true,
-        result: { error: expect.stringContaining('restart') },
+        result: { error: expect.stringContaining('interrupted') },
       });
       const status = await new RestClient(second.http, token).get(`/api/agent/${runId}/status`);
-      expect(status.body).toMatchObject({ status: 'complete', result: 'I waited 1 seconds.' });
+      expect(status.body).toMatchObject({ status: 'complete', result: 'I waited 5 seconds.' });
     } finally {
       await second.stop();
       await dropDatabase(databaseUrl);

@@ -85,11 +85,12 @@ describe('REST channel', () => {
       expect(limited.body.map((e: { seq: number }) => e.seq)).toEqual([1, 2]);
     });
 
-    it('refuses a second run on a busy thread with 409', async () => {
+    it('refuses a second run on a busy thread with 409 when asked to (multitask_strategy reject)', async () => {
       const first = await api.post('/api/agent/run_agent', { query: 'wait 30 seconds' });
       const second = await api.post('/api/agent/run_agent', {
         query: 'What is 1 + 1?',
         thread_id: first.body.thread_id,
+        multitask_strategy: 'reject',
       });
       expect(second.status).toBe(409);
       expect(second.body.code).toBe('thread_busy');

@@ -3,8 +3,6 @@ import { Run } from '../runs/run.entity';
 import { AgentOptions } from './agent-definition';
 import { AgentLoop, Frame, QueuedCall, RunCheckpoint, RunPaused } from './agent-loop';
 import {
-  FakeApprovals,
-  FakePersistence,
   noDiscovery,
   reasoning,
   runOf,
@@ -13,7 +11,8 @@ import {
   toolCall,
   Turn,
   usage,
-} from './agent-loop.fixture';
+} from '../../test/fixtures/agent-loop.fixture';
+import { FakeRuns } from '../../test/fixtures/fake-runs';
 import { AgentRegistry } from './agent.registry';
 import { ChatMessage } from './llm/chat-model.port';
 import { ToolContext } from './tools/agent-tool';
@@ -36,9 +35,13 @@ const MAILER: AgentOptions = {
 };
 
 function setup(options: { turns?: Turn[]; agents?: AgentOptions[]; run?: Partial<Run> } = {}) {
-  const persistence = new FakePersistence();
-  const run = persistence.addRun(runOf({ status: 'running', ...options.run }));
-  const approvals = new FakeApprovals();
+  const runs = new FakeRuns();
+  const run = runs.addRun(runOf({ status: 'running', ...options.run }));
+  const claimed = runs.claimNow(runs.job(run), () => {
+    throw new Error('the run is running already');
+  });
+  if (!claimed) throw new Error('the run could not be claimed');
+  const { journal } = claimed;
   const tools = new ToolRegistry(noDiscovery());
   const echo = jest.fn((input: { text: string }, _ctx: ToolContext) =>
     Promise.resolve({ echoed: input.text }),
@@ -62,37 +65,25 @@ function setup(options: { turns?: Turn[]; agents?: AgentOptions[]; run?: Partial
   const agents = new AgentRegistry(noDiscovery(), tools);
   (options.agents ?? []).forEach((agent) => agents.register(agent));
   const model = new ScriptedModel('test-model', options.turns);
-  const services = {
-    persistence: persistence.asService(),
-    tools,
-    agents,
-    approvals: approvals.asStore(),
-  };
   const loop = (checkpoint: RunCheckpoint, signal = new AbortController().signal) =>
-    new AgentLoop(run, model, services, signal, checkpoint);
+    new AgentLoop(run, model, { tools, agents }, journal, signal, checkpoint);
   // The events of the run, without what the fake adds.
   const events = () =>
-    persistence.eventsOf(run.id).map(({ type, agent_name, data }) => ({ type, agent_name, data }));
+    runs.eventsOf(run.id).map(({ type, agent_name, data }) => ({ type, agent_name, data }));
   // The checkpoint as stored, as the next execution loads it.
   const stored = async () => {
-    const checkpoint = await persistence.loadCheckpoint<RunCheckpoint>(run.userId, run.id);
+    const checkpoint = await journal.checkpoint<RunCheckpoint>();
     if (!checkpoint) throw new Error('no checkpoint stored');
     return checkpoint;
   };
   // What the approval service does when a person answers: decide and move the run to running.
-  const answer = async (key: string, status: 'approved' | 'rejected', message?: string) => {
-    approvals.decide(key, status, message);
-    await persistence.transition(
-      run.userId,
-      run.id,
-      { from: ['requires_action'], to: 'running' },
-      { type: 'approval_resolved', data: { call_id: key, decision: status } },
-    );
+  const answer = (key: string, status: 'approved' | 'rejected', message?: string) => {
+    runs.answer(run.id, key, status, message);
+    return Promise.resolve();
   };
   return {
-    persistence,
+    runs,
     run,
-    approvals,
     tools,
     agents,
     echo,
@@ -169,7 +160,7 @@ describe('AgentLoop', () => {
     });
 
     it('adds the tokens of each usage chunk to the run, under the model id', async () => {
-      const { loop, persistence, run } = setup({
+      const { loop, runs, run } = setup({
         turns: [
           [toolCall('c1', 'echo', { text: 'x' }), usage(10, 3)],
           [text('done'), usage(25, 7)],
@@ -178,15 +169,13 @@ describe('AgentLoop', () => {
 
       await loop(checkpointOf()).answer();
 
-      expect(persistence.usage).toEqual([
+      expect(runs.usage).toEqual([
         {
-          userId: run.userId,
           runId: run.id,
           model: 'test-model',
           tokens: { input: 10, output: 3 },
         },
         {
-          userId: run.userId,
           runId: run.id,
           model: 'test-model',
           tokens: { input: 25, output: 7 },
@@ -321,22 +310,23 @@ describe('AgentLoop', () => {
     });
 
     it('commits each tool_completed with the checkpoint that no longer holds the call', async () => {
-      const { loop, persistence } = setup({
+      const { loop, runs } = setup({
         turns: [[toolCall('a', 'echo', { text: '1' })], [text('done')]],
       });
 
       await loop(checkpointOf()).answer();
 
-      const completed = persistence.log.indexOf('event:tool_completed');
-      expect(persistence.log.slice(completed - 1, completed + 2)).toEqual([
-        'atomically',
+      const completed = runs.log.indexOf('event:tool_completed');
+      // One commit: the event and the checkpoint without the call.
+      expect(runs.log.slice(completed - 1, completed + 2)).toEqual([
+        'commit',
         'event:tool_completed',
         'save',
       ]);
     });
 
     it('saves the checkpoint after the turn and after every tool call, the queue shrinking', async () => {
-      const { loop, persistence, run } = setup({
+      const { loop, runs, run } = setup({
         turns: [
           [
             text('Checking.'),
@@ -349,8 +339,8 @@ describe('AgentLoop', () => {
 
       await loop(checkpointOf()).answer();
 
-      expect(persistence.saves.every((s) => s.runId === run.id && s.version === 2)).toBe(true);
-      const saved = persistence.saves.map((s) => (s.state as RunCheckpoint).frames);
+      expect(runs.saves.every((s) => s.runId === run.id && s.version === 2)).toBe(true);
+      const saved = runs.saves.map((s) => (s.state as RunCheckpoint).frames);
       expect(saved).toHaveLength(3);
       expect(saved.map((frames) => frames[0].queue.map((c) => c.id))).toEqual([
         ['a', 'b'],
@@ -420,7 +410,7 @@ describe('AgentLoop', () => {
     });
 
     it('gives an error result for a tool the agent does not have, without asking or running it', async () => {
-      const { loop, events, send, approvals, persistence, run, model } = setup({
+      const { loop, events, send, runs, run, model } = setup({
         agents: [RESEARCHER],
         run: { agent: 'researcher' },
         turns: [[toolCall('c', 'send', { to: 'bob' })], [text('could not')]],
@@ -431,8 +421,8 @@ describe('AgentLoop', () => {
       );
 
       expect(send).not.toHaveBeenCalled();
-      expect(approvals.opened).toHaveLength(0);
-      expect(persistence.row(run.id).status).toBe('running');
+      expect(runs.interrupts).toHaveLength(0);
+      expect(runs.row(run.id).status).toBe('running');
       const completed = events().find((e) => e.type === 'tool_completed');
       expect(completed).toEqual({
         type: 'tool_completed',
@@ -542,7 +532,7 @@ describe('AgentLoop', () => {
 
   describe('approval', () => {
     it('opens an interrupt, moves the run to requires_action and pauses, the call at the head of the queue', async () => {
-      const { loop, events, approvals, persistence, run, send, echo, stored } = setup({
+      const { loop, events, runs, run, send, echo, stored } = setup({
         turns: [[toolCall('e', 'echo', { text: 'first' }), toolCall('s', 'send', { to: 'bob' })]],
       });
 
@@ -558,25 +548,23 @@ describe('AgentLoop', () => {
       const key = checkpoint.frames[0].queue[0].key;
       // Put to a person with the arguments the tool would get (defaults filled in), in the same
       // transaction that moves the run.
-      expect(approvals.opened).toEqual([
-        {
-          manager: persistence.manager,
-          fields: {
-            userId: run.userId,
-            runId: run.id,
-            callId: key,
-            agentName: 'supervisor',
-            tool: 'send',
-            arguments: { to: 'bob', body: 'hello' },
-          },
-        },
+      expect(runs.interrupts).toEqual([
+        expect.objectContaining({
+          userId: run.userId,
+          runId: run.id,
+          callId: key,
+          agentName: 'supervisor',
+          tool: 'send',
+          arguments: { to: 'bob', body: 'hello' },
+          status: 'pending',
+        }),
       ]);
-      expect(persistence.row(run.id).status).toBe('requires_action');
+      expect(runs.row(run.id).status).toBe('requires_action');
       expect(events().at(-1)).toEqual({
         type: 'approval_required',
         agent_name: 'supervisor',
         data: {
-          interrupt_id: approvals.interrupts[0].id,
+          interrupt_id: runs.interrupts[0].id,
           tool: 'send',
           call_id: key,
           arguments: { to: 'bob', body: 'hello' },
@@ -587,12 +575,12 @@ describe('AgentLoop', () => {
           .filter((e) => e.data.tool === 'send')
           .map((e) => e.type),
       ).toEqual(['approval_required']);
-      // The checkpoint that resumes the run is written before the run waits.
-      expect(persistence.log.slice(-3)).toEqual(['save', 'atomically', 'event:approval_required']);
+      // The checkpoint that resumes the run is written with the pause, in one commit.
+      expect(runs.log.slice(-3)).toEqual(['pause', 'save', 'event:approval_required']);
     });
 
     it('runs an approved call on resume without asking again', async () => {
-      const { loop, events, approvals, send, stored, answer, model } = setup({
+      const { loop, events, runs, send, stored, answer, model } = setup({
         turns: [[toolCall('s', 'send', { to: 'bob' })]],
       });
       await expect(loop(checkpointOf()).answer()).rejects.toBeInstanceOf(RunPaused);
@@ -603,7 +591,7 @@ describe('AgentLoop', () => {
 
       await expect(loop(checkpoint).answer()).resolves.toBe('Sent.');
 
-      expect(approvals.opened).toHaveLength(1);
+      expect(runs.interrupts).toHaveLength(1);
       expect(send).toHaveBeenCalledTimes(1);
       expect(send.mock.calls[0][0]).toEqual({ to: 'bob', body: 'hello' });
       expect(send.mock.calls[0][1].callId).toBe(key);
@@ -633,23 +621,18 @@ describe('AgentLoop', () => {
     });
 
     it('asks again (same interrupt) when the call is still pending on resume', async () => {
-      const { loop, approvals, send, stored, persistence, run } = setup({
+      const { loop, send, stored, runs, run } = setup({
         turns: [[toolCall('s', 'send', { to: 'bob' })]],
       });
       await expect(loop(checkpointOf()).answer()).rejects.toBeInstanceOf(RunPaused);
       const checkpoint = await stored();
-      await persistence.transition(
-        run.userId,
-        run.id,
-        { from: ['requires_action'], to: 'running' },
-        { type: 'agent_resumed', data: {} },
-      );
+      runs.reopen(run.id);
 
       await expect(loop(checkpoint).answer()).rejects.toBeInstanceOf(RunPaused);
 
       expect(send).not.toHaveBeenCalled();
-      expect(approvals.interrupts).toHaveLength(1);
-      expect(persistence.row(run.id).status).toBe('requires_action');
+      expect(runs.interrupts).toHaveLength(1);
+      expect(runs.row(run.id).status).toBe('requires_action');
     });
 
     it('tells the model a rejected call was rejected, with the message, and writes no tool events', async () => {
@@ -679,15 +662,15 @@ describe('AgentLoop', () => {
     });
 
     it('does not put a call with invalid arguments to a person: the model gets the validation error', async () => {
-      const { loop, events, send, approvals, persistence, run, model } = setup({
+      const { loop, events, send, runs, run, model } = setup({
         turns: [[toolCall('s', 'send', { to: 42 })], [text('Let me fix that.')]],
       });
 
       await expect(loop(checkpointOf()).answer()).resolves.toBe('Let me fix that.');
 
-      expect(approvals.opened).toHaveLength(0);
+      expect(runs.interrupts).toHaveLength(0);
       expect(send).not.toHaveBeenCalled();
-      expect(persistence.row(run.id).status).toBe('running');
+      expect(runs.row(run.id).status).toBe('running');
       expect(events().map((e) => e.type)).toEqual([
         'tool_executing',
         'tool_completed',
@@ -703,7 +686,7 @@ describe('AgentLoop', () => {
 
   describe('delegation', () => {
     it('runs the sub-agent in a frame of its own and gives the supervisor {agent, answer}', async () => {
-      const { loop, events, model, echo, persistence, tools } = setup({
+      const { loop, events, model, echo, runs, tools } = setup({
         agents: [RESEARCHER],
         turns: [
           [toolCall('d', 'delegate', { agent: 'researcher', task: 'find x' })],
@@ -725,7 +708,7 @@ describe('AgentLoop', () => {
       expect(model.requests[1].tools).toEqual(tools.specs(['echo']));
       expect(echo.mock.calls[0][1].agentName).toBe('researcher');
 
-      const afterTurn = persistence.saves[0].state as RunCheckpoint;
+      const afterTurn = runs.saves[0].state as RunCheckpoint;
       const key = afterTurn.frames[0].queue[0].key;
       const echoKey = echo.mock.calls[0][1].callId;
       expect(events()).toEqual([
@@ -789,7 +772,7 @@ describe('AgentLoop', () => {
     });
 
     it('checkpoints the sub-agent frame while it works and removes it after', async () => {
-      const { loop, persistence } = setup({
+      const { loop, runs } = setup({
         agents: [RESEARCHER],
         turns: [
           [toolCall('d', 'delegate', { agent: 'researcher', task: 'find x' })],
@@ -801,7 +784,7 @@ describe('AgentLoop', () => {
 
       await loop(checkpointOf()).answer();
 
-      const saved = persistence.saves.map((s) => s.state as RunCheckpoint);
+      const saved = runs.saves.map((s) => s.state as RunCheckpoint);
       expect(saved.map((c) => c.frames.map((f) => `${f.agent}:${f.queue.length}`))).toEqual([
         ['supervisor:1'], // the turn that delegates
         ['supervisor:1', 'researcher:0'], // the sub-agent starts
@@ -874,7 +857,7 @@ describe('AgentLoop', () => {
     });
 
     it('pauses the whole run when the sub-agent needs approval, and resumes inside the sub-agent', async () => {
-      const { loop, events, approvals, persistence, run, send, stored, answer, model } = setup({
+      const { loop, events, runs, run, send, stored, answer, model } = setup({
         agents: [MAILER],
         turns: [
           [toolCall('d', 'delegate', { agent: 'mailer', task: 'mail bob' })],
@@ -889,10 +872,10 @@ describe('AgentLoop', () => {
       expect(checkpoint.frames[0].queue.map((c) => c.name)).toEqual(['delegate']);
       expect(checkpoint.frames[1].queue.map((c) => c.name)).toEqual(['send']);
       const key = checkpoint.frames[1].queue[0].key;
-      expect(approvals.opened[0].fields).toEqual(
+      expect(runs.interrupts[0]).toEqual(
         expect.objectContaining({ agentName: 'mailer', callId: key, tool: 'send' }),
       );
-      expect(persistence.row(run.id).status).toBe('requires_action');
+      expect(runs.row(run.id).status).toBe('requires_action');
       expect(events().at(-1)).toEqual(
         expect.objectContaining({ type: 'approval_required', agent_name: 'mailer' }),
       );
@@ -907,7 +890,7 @@ describe('AgentLoop', () => {
       expect(send.mock.calls[0][1]).toEqual(
         expect.objectContaining({ agentName: 'mailer', callId: key }),
       );
-      expect(approvals.opened).toHaveLength(1);
+      expect(runs.interrupts).toHaveLength(1);
       expect(
         events()
           .filter((e) => e.data.tool === 'delegate')
@@ -983,19 +966,14 @@ describe('AgentLoop', () => {
     expect(model.requests).toHaveLength(0);
   });
 
-  it('stops with RunFinishedError when the run is no longer running', async () => {
-    const { loop, persistence, run, echo } = setup({
+  it('stops with RunFencedError when the run is no longer running', async () => {
+    const { loop, runs, run, echo } = setup({
       turns: [[toolCall('c', 'echo', { text: 'x' })], [text('ok')]],
     });
-    await persistence.transition(
-      run.userId,
-      run.id,
-      { from: ['running'], to: 'cancelled' },
-      { type: 'agent_cancelled', data: {} },
-    );
+    runs.cancel(run.id);
 
     await expect(loop(checkpointOf()).answer()).rejects.toThrow(
-      `run ${run.id} has already finished`,
+      `run ${run.id} has ended or is held by a newer claim`,
     );
     expect(echo).not.toHaveBeenCalled();
   });

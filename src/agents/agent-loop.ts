@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ApprovalStore } from '../approvals/approval.store';
+import { EventInput } from '../runs/run-event.log';
 import { Run } from '../runs/run.entity';
-import {
-  EventInput,
-  RunFinishedError,
-  StatePersistenceService,
-} from '../runs/state-persistence.service';
 import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
 import { AgentRegistry } from './agent.registry';
 import { EventCoalescer } from './event-coalescer';
 import { ChatMessage, ChatModel, ProviderMeta, ToolCall, ToolSpec } from './llm/chat-model.port';
+import { ApprovalDecision, RunJournal } from './run-journal';
 import { ToolOutcome, ToolRegistry } from './tools/tool.registry';
 
 const MAX_STEPS = 8;
@@ -58,20 +54,19 @@ export class RunPaused extends Error {}
 export class RunLimitError extends Error {}
 
 export interface LoopServices {
-  persistence: StatePersistenceService;
   tools: ToolRegistry;
   agents: AgentRegistry;
-  approvals: ApprovalStore;
 }
 
 // Runs a run's agents from a checkpoint: model turns streamed as coalesced events, tools (after
 // approval when they need it), delegation to sub-agents, checkpoints along the way. Created per
-// execution; the run's owner comes from the run row.
+// execution; everything it writes goes through the execution's journal.
 export class AgentLoop {
   constructor(
     private readonly run: Run,
     private readonly model: ChatModel,
     private readonly services: LoopServices,
+    private readonly journal: RunJournal,
     private readonly signal: AbortSignal,
     private readonly checkpoint: RunCheckpoint,
   ) {}
@@ -121,23 +116,10 @@ export class AgentLoop {
     }
   }
 
-  // The call's tool_completed and the checkpoint that no longer holds the call, in one
-  // transaction: a restart can never find the call both finished and still to run.
-  private async commit(completed: EventInput | null): Promise<void> {
+  // The call's tool_completed and the checkpoint that no longer holds the call, in one commit.
+  private commit(completed: EventInput | null): Promise<void> {
     if (!completed) return this.save();
-    const { persistence } = this.services;
-    const { userId, id: runId } = this.run;
-    await persistence.atomically(async ({ manager, transition }) => {
-      const written = await transition(userId, runId, { from: ['running'] }, completed);
-      if (!written) throw new RunFinishedError(runId);
-      await persistence.saveCheckpoint(
-        userId,
-        runId,
-        this.checkpoint,
-        this.checkpoint.version,
-        manager,
-      );
-    });
+    return this.journal.commitCall(completed, this.checkpoint, this.checkpoint.version);
   }
 
   // One model turn, streamed: reasoning and text become coalesced events as they arrive.
@@ -177,7 +159,7 @@ export class AgentLoop {
             calls.push(chunk.call);
             break;
           case 'usage':
-            await this.services.persistence.addUsage(this.run.userId, this.run.id, this.model.id, {
+            await this.journal.addUsage(this.model.id, {
               input: chunk.inputTokens,
               output: chunk.outputTokens,
             });
@@ -225,42 +207,15 @@ export class AgentLoop {
   }
 
   // A decided approval for the call, or a pause: the interrupt is opened and the run moves to
-  // requires_action in one transaction, after the checkpoint that resumes it is saved.
-  private async approval(
-    agent: AgentOptions,
-    call: QueuedCall,
-  ): Promise<{ status: 'approved' | 'rejected'; message: string | null }> {
-    const { persistence, approvals } = this.services;
-    const { userId, id: runId } = this.run;
-    const existing = await approvals.findForCall(userId, runId, call.key);
-    if (existing && existing.status !== 'pending') {
-      return { status: existing.status, message: existing.message };
-    }
-    await this.save();
-    await persistence.atomically(async ({ manager, transition }) => {
-      const interrupt = await approvals.open(manager, {
-        userId,
-        runId,
-        callId: call.key,
-        agentName: agent.name,
-        tool: call.name,
-        arguments: call.arguments,
-      });
-      await transition(
-        userId,
-        runId,
-        { from: ['running'], to: 'requires_action' },
-        {
-          type: 'approval_required',
-          agentName: agent.name,
-          data: {
-            interrupt_id: interrupt.id,
-            tool: call.name,
-            call_id: call.key,
-            arguments: call.arguments,
-          },
-        },
-      );
+  // requires_action in one commit, with the checkpoint that resumes it.
+  private async approval(agent: AgentOptions, call: QueuedCall): Promise<ApprovalDecision> {
+    const existing = await this.journal.decision(call.key);
+    if (existing) return existing;
+    await this.journal.pause(this.checkpoint, this.checkpoint.version, {
+      agentName: agent.name,
+      tool: call.name,
+      callKey: call.key,
+      arguments: call.arguments,
     });
     throw new RunPaused();
   }
@@ -327,16 +282,11 @@ export class AgentLoop {
     return agent;
   }
 
-  private async emit(event: EventInput): Promise<void> {
-    await this.services.persistence.append(this.run.userId, this.run.id, event);
+  private emit(event: EventInput): Promise<void> {
+    return this.journal.append(event);
   }
 
   private save(): Promise<void> {
-    return this.services.persistence.saveCheckpoint(
-      this.run.userId,
-      this.run.id,
-      this.checkpoint,
-      this.checkpoint.version,
-    );
+    return this.journal.save(this.checkpoint, this.checkpoint.version);
   }
 }

@@ -6,6 +6,7 @@ import { ThreadsModule } from '../threads/threads.module';
 import { AgentRegistry } from './agent.registry';
 import { ModelProvider } from './llm/model.provider';
 import { OfflineModel } from './llm/offline.model';
+import { FencedRunJournals, RunJournals } from './fenced-run.journal';
 import { SupervisorAgent } from './supervisor.agent';
 import { CalculatorTool } from './tools/calculator.tool';
 import { ClockTool } from './tools/clock.tool';
@@ -24,6 +25,7 @@ import { WaitTool } from './tools/wait.tool';
     CalculatorTool,
     ClockTool,
     WaitTool,
+    { provide: RunJournals, useClass: FencedRunJournals },
     SupervisorAgent,
   ],
   exports: [SupervisorAgent, ToolRegistry, AgentRegistry, ModelProvider],

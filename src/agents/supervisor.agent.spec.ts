@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { EventInput } from '../runs/state-persistence.service';
+import { EventInput } from '../runs/run-event.log';
 import { Run } from '../runs/run.entity';
 import { Message } from '../threads/message.entity';
 import { ThreadStore } from '../threads/thread.store';
@@ -9,9 +9,6 @@ import { Frame, RunCheckpoint } from './agent-loop';
 import {
   deferred,
   failingTurn,
-  FakeApprovals,
-  FakeBus,
-  FakePersistence,
   hangingTurn,
   noDiscovery,
   runOf,
@@ -19,7 +16,8 @@ import {
   text,
   toolCall,
   Turn,
-} from './agent-loop.fixture';
+} from '../../test/fixtures/agent-loop.fixture';
+import { FakeRuns } from '../../test/fixtures/fake-runs';
 import { AgentRegistry } from './agent.registry';
 import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
@@ -35,9 +33,7 @@ const RESEARCHER: AgentOptions = {
 };
 
 function setup(turns: Turn[] = []) {
-  const bus = new FakeBus();
-  const persistence = new FakePersistence(bus);
-  const approvals = new FakeApprovals();
+  const runs = new FakeRuns();
   const tools = new ToolRegistry(noDiscovery());
   const echo = jest.fn((input: { text: string }, _ctx: ToolContext) =>
     Promise.resolve({ echoed: input.text }),
@@ -64,7 +60,7 @@ function setup(turns: Turn[] = []) {
   const models = { get: jest.fn((_name?: string) => model) };
   const history: Pick<Message, 'role' | 'content'>[] = [];
   const threads = {
-    recentMessages: jest.fn((_userId: string, _threadId: string, _limit: number) =>
+    conversationFor: jest.fn((_run: Run, _limit: number) =>
       Promise.resolve(history.map((m) => ({ ...m, id: 'm', runId: null }) as Message)),
     ),
   };
@@ -72,24 +68,17 @@ function setup(turns: Turn[] = []) {
     models as unknown as ModelProvider,
     tools,
     agents,
-    approvals.asStore(),
-    persistence.asService(),
+    runs,
     threads as unknown as ThreadStore,
-    bus,
   );
   const logError = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
   const logWarn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-  // Starts the run and waits until the supervisor lets go of it.
-  const execute = async (run: Run) => {
-    supervisor.start(run);
-    await bus.released(run.id);
-  };
+  // Executes the run for a job, as the queue's worker does, until the supervisor lets go of it.
+  const execute = (run: Run, signal?: AbortSignal) => supervisor.execute(runs.job(run, signal));
   const events = (run: Run) =>
-    persistence.eventsOf(run.id).map(({ type, agent_name, data }) => ({ type, agent_name, data }));
+    runs.eventsOf(run.id).map(({ type, agent_name, data }) => ({ type, agent_name, data }));
   return {
-    bus,
-    persistence,
-    approvals,
+    runs,
     echo,
     send,
     model,
@@ -120,30 +109,33 @@ function checkpointOf(...frames: Frame[]): RunCheckpoint {
 
 // A running run an earlier process left behind: its events so far and its checkpoint.
 function leftBehind(
-  persistence: FakePersistence,
+  runs: FakeRuns,
   events: EventInput[],
   checkpoint: RunCheckpoint = checkpointOf(frame()),
 ): Run {
-  return persistence.addRun(runOf({ status: 'running' }), events, checkpoint);
+  return runs.addRun(runOf({ status: 'running' }), events, checkpoint);
 }
 
-const RESTARTED = { reason: 'the server restarted' };
+const RESTARTED = { reason: 'the run was picked up again' };
 
 describe('SupervisorAgent', () => {
   afterEach(() => jest.restoreAllMocks());
 
   describe('start', () => {
     it('starts a queued run with agent_started, then answers from the thread history', async () => {
-      const { persistence, execute, events, model, models, history, threads } = setup([
+      const { runs, execute, events, model, models, history, threads } = setup([
         [text('It is 4.')],
       ]);
       history.push({ role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' });
-      const run = persistence.addRun(runOf({ status: 'queued', model: 'm-1', query: 'And 2+2?' }));
+      const run = runs.addRun(runOf({ status: 'queued', model: 'm-1', query: 'And 2+2?' }));
 
       await execute(run);
 
       expect(models.get).toHaveBeenCalledWith('m-1');
-      expect(threads.recentMessages).toHaveBeenCalledWith(run.userId, run.threadId, 50);
+      expect(threads.conversationFor).toHaveBeenCalledWith(
+        expect.objectContaining({ id: run.id }),
+        50,
+      );
       expect(model.requests[0].messages).toEqual([
         { role: 'user', content: 'earlier' },
         { role: 'assistant', content: 'reply' },
@@ -161,14 +153,14 @@ describe('SupervisorAgent', () => {
         },
         { type: 'agent_completed', agent_name: 'supervisor', data: { answer: 'It is 4.' } },
       ]);
-      expect(persistence.row(run.id)).toEqual(
+      expect(runs.row(run.id)).toEqual(
         expect.objectContaining({ status: 'complete', result: 'It is 4.' }),
       );
     });
 
     it('asks for the default model when the run names none', async () => {
-      const { persistence, execute, models } = setup([[text('ok')]]);
-      const run = persistence.addRun(runOf({ status: 'queued', model: null }));
+      const { runs, execute, models } = setup([[text('ok')]]);
+      const run = runs.addRun(runOf({ status: 'queued', model: null }));
 
       await execute(run);
 
@@ -176,8 +168,8 @@ describe('SupervisorAgent', () => {
     });
 
     it('runs the agent the run names', async () => {
-      const { persistence, execute, model, events } = setup([[text('found')]]);
-      const run = persistence.addRun(runOf({ status: 'queued', agent: 'researcher' }));
+      const { runs, execute, model, events } = setup([[text('found')]]);
+      const run = runs.addRun(runOf({ status: 'queued', agent: 'researcher' }));
 
       await execute(run);
 
@@ -189,49 +181,51 @@ describe('SupervisorAgent', () => {
       });
     });
 
-    it('ignores a run it is already executing', async () => {
-      const { persistence, supervisor, bus, model, events } = setup([[text('once')]]);
-      const run = leftBehind(persistence, [
-        { type: 'agent_response_chunk', data: { text: 'partial', step: 1 } },
+    it('fences out an earlier execution once another claims the run', async () => {
+      const started = deferred();
+      const { runs, execute, model, events, logError } = setup([
+        hangingTurn(started),
+        [text('once')],
       ]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
 
-      supervisor.start(run);
-      supervisor.start(run);
-      await bus.released(run.id);
+      // The first execution hangs in the model (a long GC pause, a partition); the queue presumes
+      // its worker dead and another execution claims the run and completes it. The first hears of
+      // the newer claim and lets go, writing nothing.
+      const first = execute(run);
+      await started.promise;
+      await execute(run);
+      await first;
 
-      expect(model.requests).toHaveLength(1);
+      expect(model.requests).toHaveLength(2);
+      expect(model.requests[0].signal.reason).toBe('ended');
+      expect(runs.row(run.id)).toEqual(expect.objectContaining({ status: 'complete', attempt: 2 }));
       expect(events(run).map((e) => e.type)).toEqual([
-        'agent_response_chunk',
+        'agent_started',
         'agent_resumed',
         'agent_response_chunk',
         'agent_completed',
       ]);
-      expect(bus.listenerCount(run.id)).toBe(0);
+      expect(runs.watching(run.id)).toBe(0);
+      expect(logError).not.toHaveBeenCalled();
     });
 
     it('does nothing more for a run cancelled before it started', async () => {
-      const { persistence, execute, model, events, logError } = setup([[text('never')]]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
-      await persistence.transition(
-        run.userId,
-        run.id,
-        { from: ['queued'], to: 'cancelled' },
-        { type: 'agent_cancelled', data: {} },
-      );
-      const loadCheckpoint = jest.spyOn(persistence, 'loadCheckpoint');
+      const { runs, execute, model, events, logError } = setup([[text('never')]]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
+      runs.cancel(run.id);
 
-      await execute(run); // the row it got still says queued
+      await execute(run); // its job was sent while it was queued
 
       expect(model.requests).toHaveLength(0);
-      expect(loadCheckpoint).not.toHaveBeenCalled();
       expect(events(run).map((e) => e.type)).toEqual(['agent_cancelled']);
-      expect(persistence.row(run.id).status).toBe('cancelled');
+      expect(runs.row(run.id).status).toBe('cancelled');
       expect(logError).not.toHaveBeenCalled();
     });
 
     it('does not execute a run that waits for approval', async () => {
-      const { persistence, execute, model, models, events } = setup([[text('never')]]);
-      const run = persistence.addRun(runOf({ status: 'requires_action' }));
+      const { runs, execute, model, models, events } = setup([[text('never')]]);
+      const run = runs.addRun(runOf({ status: 'requires_action' }));
 
       await execute(run);
 
@@ -241,37 +235,30 @@ describe('SupervisorAgent', () => {
     });
 
     it('leaves a run that pauses for approval waiting, without failing it', async () => {
-      const { persistence, execute, events, send, approvals, logError } = setup([
+      const { runs, execute, events, send, logError } = setup([
         [toolCall('s', 'send', { to: 'bob' })],
       ]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const run = runs.addRun(runOf({ status: 'queued' }));
 
       await execute(run);
 
       expect(send).not.toHaveBeenCalled();
-      expect(approvals.interrupts).toHaveLength(1);
-      expect(persistence.row(run.id).status).toBe('requires_action');
+      expect(runs.interrupts).toHaveLength(1);
+      expect(runs.row(run.id).status).toBe('requires_action');
       expect(events(run).map((e) => e.type)).toEqual(['agent_started', 'approval_required']);
       expect(logError).not.toHaveBeenCalled();
     });
 
     it('resumes a run after its approval without an agent_resumed, running the approved call', async () => {
-      const { persistence, execute, events, send, approvals, model } = setup([
+      const { runs, execute, events, send, model } = setup([
         [toolCall('s', 'send', { to: 'bob' })],
       ]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const run = runs.addRun(runOf({ status: 'queued' }));
       await execute(run);
-      const key = approvals.interrupts[0].callId;
-      approvals.decide(key, 'approved');
-      await persistence.transition(
-        run.userId,
-        run.id,
-        { from: ['requires_action'], to: 'running' },
-        { type: 'approval_resolved', data: { call_id: key, decision: 'approve' } },
-      );
+      runs.answer(run.id, runs.interrupts[0].callId, 'approved');
       model.script([text('Sent.')]);
 
-      await execute(persistence.row(run.id));
+      await execute(runs.row(run.id));
 
       expect(send).toHaveBeenCalledTimes(1);
       expect(events(run).map((e) => e.type)).toEqual([
@@ -283,15 +270,15 @@ describe('SupervisorAgent', () => {
         'agent_response_chunk',
         'agent_completed',
       ]);
-      expect(persistence.row(run.id).result).toBe('Sent.');
+      expect(runs.row(run.id).result).toBe('Sent.');
     });
   });
 
   describe('resuming a running run', () => {
     it('tells clients it resumed, as the agent of the last event, then continues from the checkpoint', async () => {
-      const { persistence, execute, events, model } = setup([[text('found')], [text('final')]]);
+      const { runs, execute, events, model } = setup([[text('found')], [text('final')]]);
       const run = leftBehind(
-        persistence,
+        runs,
         [
           { type: 'agent_started', data: {} },
           {
@@ -326,14 +313,14 @@ describe('SupervisorAgent', () => {
         },
       ]);
       expect(model.requests[0].system).toBe('You research.');
-      expect(persistence.row(run.id).result).toBe('final');
+      expect(runs.row(run.id).result).toBe('final');
     });
 
     it('closes a tool call left executing with an error, then runs it again', async () => {
-      const { persistence, execute, events, echo } = setup([[text('done')]]);
+      const { runs, execute, events, echo } = setup([[text('done')]]);
       const executing = { tool: 'echo', call_id: 'ek', arguments: { text: 'again' } };
       const run = leftBehind(
-        persistence,
+        runs,
         [
           { type: 'agent_started', data: {} },
           { type: 'tool_executing', data: executing },
@@ -362,7 +349,7 @@ describe('SupervisorAgent', () => {
           agent_name: 'supervisor',
           data: {
             ...executing,
-            result: { error: 'interrupted by a restart; running it again' },
+            result: { error: 'interrupted before it finished; running it again' },
             is_error: true,
           },
         },
@@ -380,12 +367,12 @@ describe('SupervisorAgent', () => {
     });
 
     it('closes a sub-agent tool call left executing as that sub-agent', async () => {
-      const { persistence, execute, events } = setup([[text('found')], [text('final')]]);
+      const { runs, execute, events } = setup([[text('found')], [text('final')]]);
       const executing = { tool: 'echo', call_id: 'ek', arguments: { text: 'x' } };
       const checkpoint = delegating();
       checkpoint.frames[1].queue = [{ key: 'ek', id: 'e', name: 'echo', arguments: { text: 'x' } }];
       const run = leftBehind(
-        persistence,
+        runs,
         [{ type: 'tool_executing', agentName: 'researcher', data: executing }],
         checkpoint,
       );
@@ -399,7 +386,7 @@ describe('SupervisorAgent', () => {
           agent_name: 'researcher',
           data: {
             ...executing,
-            result: { error: 'interrupted by a restart; running it again' },
+            result: { error: 'interrupted before it finished; running it again' },
             is_error: true,
           },
         },
@@ -407,14 +394,14 @@ describe('SupervisorAgent', () => {
     });
 
     it('does not close a delegate call left executing: its sub-agent carries on', async () => {
-      const { persistence, execute, events, model } = setup([[text('found')], [text('final')]]);
+      const { runs, execute, events, model } = setup([[text('found')], [text('final')]]);
       const announced = {
         tool: 'delegate',
         call_id: 'dk',
         arguments: { agent: 'researcher', task: 't' },
       };
       const run = leftBehind(
-        persistence,
+        runs,
         [
           { type: 'agent_started', data: {} },
           { type: 'tool_executing', data: announced },
@@ -447,8 +434,8 @@ describe('SupervisorAgent', () => {
     });
 
     it('writes nothing before continuing when the last event is approval_resolved', async () => {
-      const { persistence, execute, events } = setup([[text('done')]]);
-      const run = leftBehind(persistence, [
+      const { runs, execute, events } = setup([[text('done')]]);
+      const run = leftBehind(runs, [
         { type: 'agent_started', data: {} },
         { type: 'approval_resolved', data: { call_id: 'k', decision: 'approve' } },
       ]);
@@ -464,8 +451,8 @@ describe('SupervisorAgent', () => {
     });
 
     it('writes no agent_resumed for a running run without events', async () => {
-      const { persistence, execute, events } = setup([[text('done')]]);
-      const run = leftBehind(persistence, []);
+      const { runs, execute, events } = setup([[text('done')]]);
+      const run = leftBehind(runs, []);
 
       await execute(run);
 
@@ -475,16 +462,16 @@ describe('SupervisorAgent', () => {
 
   describe('failures', () => {
     it('ends the run failed with the code and message of a model error', async () => {
-      const { persistence, execute, events, logWarn, logError } = setup([
+      const { runs, execute, events, logWarn, logError } = setup([
         failingTurn(new ModelError('The model provider refused the API key.', 'auth'), [
           text('partial'),
         ]),
       ]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const run = runs.addRun(runOf({ status: 'queued' }));
 
       await execute(run);
 
-      expect(persistence.row(run.id)).toEqual(
+      expect(runs.row(run.id)).toEqual(
         expect.objectContaining({
           status: 'failed',
           error: 'The model provider refused the API key.',
@@ -504,8 +491,8 @@ describe('SupervisorAgent', () => {
 
     it('ends the run failed with a reference, not the internal text, for an unknown error', async () => {
       const internal = 'relation "secret_table" does not exist at /srv/app/db.ts';
-      const { persistence, execute, events, logError } = setup([failingTurn(new Error(internal))]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const { runs, execute, events, logError } = setup([failingTurn(new Error(internal))]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
 
       await execute(run);
 
@@ -519,7 +506,7 @@ describe('SupervisorAgent', () => {
         );
       expect(match).not.toBeNull();
       expect(message).not.toContain('secret_table');
-      expect(persistence.row(run.id)).toEqual(
+      expect(runs.row(run.id)).toEqual(
         expect.objectContaining({ status: 'failed', error: message }),
       );
       // The log line has the details, under the same reference.
@@ -531,108 +518,91 @@ describe('SupervisorAgent', () => {
       const turns = Array.from({ length: 8 }, (_, i) => [
         toolCall(`c${i}`, 'echo', { text: 'again' }),
       ]);
-      const { persistence, execute, events } = setup(turns);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const { runs, execute, events } = setup(turns);
+      const run = runs.addRun(runOf({ status: 'queued' }));
 
       await execute(run);
 
-      expect(persistence.row(run.id).status).toBe('failed');
+      expect(runs.row(run.id).status).toBe('failed');
       expect(events(run).at(-1)?.data).toEqual({
         code: 'step_limit',
         message: 'supervisor did not reach an answer within 8 steps',
       });
     });
 
-    it('logs, and does not throw, when the failure cannot be recorded', async () => {
-      const { persistence, execute, logError } = setup([failingTurn(new Error('boom'))]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
-      const transition = persistence.transition.bind(persistence);
-      jest
-        .spyOn(persistence, 'transition')
-        .mockImplementation((userId, runId, change, event) =>
-          change.to === 'failed'
-            ? Promise.reject(new Error('database is down'))
-            : transition(userId, runId, change, event),
-        );
+    it('leaves the run to the queue when its failure cannot be recorded (the database is away)', async () => {
+      const { runs, execute, logError } = setup([failingTurn(new Error('boom'))]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
+      const outage = new Error('Connection terminated unexpectedly');
+      runs.failing = { when: (what) => what === 'fail', error: outage };
 
-      await execute(run);
+      await expect(execute(run)).rejects.toBe(outage);
 
       expect(logError).toHaveBeenCalledWith(
-        `Could not record failure of run ${run.id}: Error: database is down`,
+        `Could not record failure of run ${run.id}: Error: Connection terminated unexpectedly`,
       );
-      expect(persistence.row(run.id).status).toBe('running');
+      expect(runs.row(run.id).status).toBe('running');
+    });
+
+    it('does not fail a run when the database goes away under it: the queue tries it again', async () => {
+      const { runs, execute, events, logError } = setup([[text('half'), text(' an answer')]]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
+      const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+        code: 'ECONNREFUSED',
+      });
+      runs.failing = { when: (what) => what === 'append', error: outage };
+
+      await expect(execute(run)).rejects.toBe(outage);
+
+      expect(runs.row(run.id).status).toBe('running');
+      expect(events(run).map((e) => e.type)).toEqual(['agent_started']);
+      expect(logError).not.toHaveBeenCalled();
     });
 
     it('stops, without failing the run, when someone else ends it', async () => {
       const started = deferred();
-      const { persistence, supervisor, bus, events, logError } = setup([hangingTurn(started)]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const { runs, execute, model, events, logError } = setup([hangingTurn(started)]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
 
-      supervisor.start(run);
+      const execution = execute(run);
       await started.promise;
-      await persistence.transition(
-        run.userId,
-        run.id,
-        { from: ['queued', 'running', 'requires_action'], to: 'cancelled' },
-        { type: 'agent_cancelled', data: {} },
-      );
-      await bus.released(run.id);
+      runs.cancel(run.id); // from another instance
+      await execution;
 
-      expect(persistence.row(run.id).status).toBe('cancelled');
+      expect(model.requests[0].signal.reason).toBe('ended');
+      expect(runs.row(run.id).status).toBe('cancelled');
       expect(events(run).map((e) => e.type)).toEqual(['agent_started', 'agent_cancelled']);
       expect(logError).not.toHaveBeenCalled();
     });
   });
 
-  describe('lifecycle', () => {
-    it('onModuleDestroy aborts what is running without failing it', async () => {
+  describe('the job taken back', () => {
+    it('stops without failing the run when the queue aborts the job (a shutdown hands it back)', async () => {
       const started = deferred();
-      const { persistence, supervisor, model, events, logError } = setup([hangingTurn(started)]);
-      const run = persistence.addRun(runOf({ status: 'queued' }));
+      const { runs, execute, model, events, logError } = setup([hangingTurn(started)]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
+      const job = new AbortController();
 
-      supervisor.start(run);
+      const execution = execute(run, job.signal);
       await started.promise;
-      await supervisor.onModuleDestroy();
+      job.abort('pg-boss shut down while active');
 
+      await expect(execution).rejects.toThrow('pg-boss shut down while active');
       expect(model.requests[0].signal.aborted).toBe(true);
-      expect(model.requests[0].signal.reason).toBe('shutdown');
-      expect(persistence.row(run.id).status).toBe('running');
+      expect(runs.row(run.id).status).toBe('running');
       expect(events(run).map((e) => e.type)).toEqual(['agent_started']);
+      expect(runs.watching(run.id)).toBe(0);
       expect(logError).not.toHaveBeenCalled();
     });
 
-    it('onModuleDestroy resolves at once when nothing runs', async () => {
-      const { supervisor } = setup();
+    it('completes the job in the commit that ends the run', async () => {
+      const { runs, supervisor } = setup([[text('done')]]);
+      const run = runs.addRun(runOf({ status: 'queued' }));
+      const job = runs.job(run);
 
-      await expect(supervisor.onModuleDestroy()).resolves.toBeUndefined();
-    });
+      await supervisor.execute(job);
 
-    it('onApplicationBootstrap starts the runnable runs, and only those', async () => {
-      const { persistence, supervisor, bus, model, events } = setup([[text('one')], [text('two')]]);
-      const queued = persistence.addRun(runOf({ status: 'queued' }));
-      const running = leftBehind(persistence, [{ type: 'agent_started', data: {} }]);
-      const waiting = persistence.addRun(runOf({ status: 'requires_action' }));
-
-      supervisor.onApplicationBootstrap();
-      await Promise.all([bus.released(queued.id), bus.released(running.id)]);
-
-      expect(model.requests).toHaveLength(2);
-      expect(persistence.row(queued.id).status).toBe('complete');
-      expect(persistence.row(running.id).status).toBe('complete');
-      expect(persistence.row(waiting.id).status).toBe('requires_action');
-      expect(events(waiting)).toEqual([]);
-    });
-
-    it('onApplicationBootstrap logs when the runs cannot be found', async () => {
-      const { persistence, supervisor, logError } = setup();
-      const logged = deferred();
-      logError.mockImplementation(() => logged.resolve());
-      jest.spyOn(persistence, 'findRunnableRuns').mockRejectedValue(new Error('no database'));
-
-      supervisor.onApplicationBootstrap();
-      await logged.promise;
-
-      expect(logError).toHaveBeenCalledWith('Could not resume runs: Error: no database');
+      expect(runs.completedJobs).toEqual([job.id]);
     });
   });
 });

@@ -1,143 +1,97 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { ApprovalStore } from '../approvals/approval.store';
-import { isTerminalEvent } from '../runs/run-event';
-import { RunEventBus } from '../runs/run-event.bus';
-import { ACTIVE_STATUSES, RUNNABLE_STATUSES } from '../runs/run-status';
-import { Run } from '../runs/run.entity';
-import { RunFinishedError, StatePersistenceService } from '../runs/state-persistence.service';
-import { ThreadStore } from '../threads/thread.store';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { isDatabaseUnavailable } from '../database/db-errors';
+import { Run } from '../runs/run.entity';
+import { RunJob } from '../runs/run.queue';
+import { RunFencedError } from '../runs/state-persistence.service';
+import { ThreadStore } from '../threads/thread.store';
 import { DELEGATE_TOOL } from './agent-definition';
 import { AgentLoop, RunCheckpoint, RunLimitError, RunPaused } from './agent-loop';
 import { AgentRegistry } from './agent.registry';
+import { RunJournals } from './fenced-run.journal';
 import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
+import { RunJournal } from './run-journal';
 import { ToolRegistry } from './tools/tool.registry';
 
 const HISTORY_MESSAGES = 50;
-const SHUTDOWN = 'shutdown';
+// Why an execution was aborted: someone else ended (or took) the run.
 const ENDED = 'ended';
 
-// Executes runs in the background of this process, from their checkpoint: a new run, one resumed
-// after an approval, or one a stopped process left behind. Singleton: a run outlives the request
-// that started it, so the owner comes from the run row.
+// Executes a run for one of its queue jobs, from its checkpoint: a new run, one resumed after an
+// approval, or one whose previous executor died or handed it back. Singleton: a run outlives the
+// request that started it, so the owner comes from the run row. Any instance may execute any run;
+// the claim fences out every earlier executor of the same run.
 @Injectable()
-export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy {
+export class SupervisorAgent {
   private readonly logger = new Logger(SupervisorAgent.name);
-  private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
 
   constructor(
     private readonly models: ModelProvider,
     private readonly tools: ToolRegistry,
     private readonly agents: AgentRegistry,
-    private readonly approvals: ApprovalStore,
-    private readonly persistence: StatePersistenceService,
+    private readonly journals: RunJournals,
     private readonly threads: ThreadStore,
-    private readonly bus: RunEventBus,
   ) {}
 
-  start(run: Run): void {
-    if (this.active.has(run.id)) return;
-    const controller = new AbortController();
-    // A terminal event written by anyone else (a cancel, on any instance) stops the work here.
-    const unsubscribe = this.bus.subscribe(run.id, (event) => {
-      if (isTerminalEvent(event.type)) controller.abort(ENDED);
-    });
-    const done = this.execute(run, controller.signal)
-      .catch((err: unknown) => this.fail(run, err, controller.signal))
-      .finally(() => {
-        unsubscribe();
-        this.active.delete(run.id);
-      });
-    this.active.set(run.id, { controller, done });
-  }
-
-  // Runs that a previous process accepted but did not finish continue from their checkpoint.
-  // (With several instances this becomes the durable queue's job.)
-  onApplicationBootstrap(): void {
-    this.persistence
-      .findRunnableRuns()
-      .then((runs) => runs.forEach((run) => this.start(run)))
-      .catch((err: unknown) => this.logger.error(`Could not resume runs: ${String(err)}`));
-  }
-
-  // Stop, but do not fail, what is running: the next start resumes it.
-  async onModuleDestroy(): Promise<void> {
-    const running = [...this.active.values()];
-    running.forEach(({ controller }) => controller.abort(SHUTDOWN));
-    await Promise.allSettled(running.map(({ done }) => done));
-  }
-
-  private async execute(run: Run, signal: AbortSignal): Promise<void> {
-    const { userId } = run;
-    if (!RUNNABLE_STATUSES.includes(run.status)) return;
-    const model = this.models.get(run.model ?? undefined);
-    if (run.status === 'queued') {
-      const started = await this.persistence.transition(
-        userId,
-        run.id,
-        { from: ['queued'], to: 'running' },
-        { type: 'agent_started', data: { agent: run.agent, model: model.id, query: run.query } },
-      );
-      if (!started) return; // cancelled before it started
-    } else {
-      await this.resumed(run);
-    }
-    const checkpoint =
-      (await this.persistence.loadCheckpoint<RunCheckpoint>(userId, run.id)) ??
-      (await this.firstCheckpoint(run));
-    const loop = new AgentLoop(
-      run,
-      model,
-      {
-        persistence: this.persistence,
-        tools: this.tools,
-        agents: this.agents,
-        approvals: this.approvals,
+  // Resolves when this execution let go of the run: it finished, paused for a person, or was ended
+  // by someone else. Rejects when the job must be tried again (the database went away, or the
+  // queue took the job back: a shutdown's hand-back, a lost heartbeat).
+  async execute(job: RunJob): Promise<void> {
+    const taken = await this.journals.claim(job, (run) => ({
+      type: 'agent_started',
+      data: {
+        agent: run.agent,
+        model: this.models.get(run.model ?? undefined).id,
+        query: run.query,
       },
-      signal,
-      checkpoint,
-    );
+    }));
+    if (!taken) return; // finished, or waiting for a person: nothing to execute
+    const { run, journal, resumed } = taken;
+    const ended = new AbortController();
+    const unwatch = journal.watch(() => ended.abort(ENDED));
+    const signal = AbortSignal.any([job.signal, ended.signal]);
     try {
-      const answer = await loop.answer();
-      await this.persistence.complete(userId, run, answer);
+      if (resumed) await this.resumed(run, journal);
+      const checkpoint =
+        (await journal.checkpoint<RunCheckpoint>()) ?? (await this.firstCheckpoint(run));
+      const model = this.models.get(run.model ?? undefined);
+      const services = { tools: this.tools, agents: this.agents };
+      const loop = new AgentLoop(run, model, services, journal, signal, checkpoint);
+      await journal.complete(await loop.answer());
     } catch (err) {
-      if (err instanceof RunPaused) return; // waits for a person; the answer resumes it
-      throw err;
+      await this.settle(run, journal, err, job.signal, ended.signal);
+    } finally {
+      unwatch();
     }
   }
 
-  // Picking up a running run: after an approval, or after a process stopped in the middle of it.
+  // Picking up a running run: after an approval, or after its executor stopped in the middle of it.
   // In the second case clients are told (`agent_resumed`: drop the partial text of that step), and
   // a tool call left without its tool_completed is closed, then runs again. A delegate call is not
   // closed: its sub-agent carries on from its own checkpoint.
-  private async resumed(run: Run): Promise<void> {
-    const [last] = await this.persistence.listEvents(
-      run.userId,
-      run.id,
-      Math.max(0, run.lastSeq - 1),
-      1,
-    );
+  private async resumed(run: Run, journal: RunJournal): Promise<void> {
+    const last = await journal.lastEvent();
     if (!last || last.type === 'approval_resolved') return;
-    await this.persistence.append(run.userId, run.id, {
+    await journal.append({
       type: 'agent_resumed',
       agentName: last.agent_name,
-      data: { reason: 'the server restarted', after_seq: last.seq },
+      data: { reason: 'the run was picked up again', after_seq: last.seq },
     });
     if (last.type !== 'tool_executing' || last.data.tool === DELEGATE_TOOL) return;
-    await this.persistence.append(run.userId, run.id, {
+    await journal.append({
       type: 'tool_completed',
       agentName: last.agent_name,
       data: {
         ...last.data,
-        result: { error: 'interrupted by a restart; running it again' },
+        result: { error: 'interrupted before it finished; running it again' },
         is_error: true,
       },
     });
   }
 
   private async firstCheckpoint(run: Run): Promise<RunCheckpoint> {
-    const history = await this.threads.recentMessages(run.userId, run.threadId, HISTORY_MESSAGES);
+    const history = await this.threads.conversationFor(run, HISTORY_MESSAGES);
     return {
       version: 2,
       frames: [
@@ -151,9 +105,18 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
     };
   }
 
-  private async fail(run: Run, err: unknown, signal: AbortSignal): Promise<void> {
-    // Cancelled (the terminal event is already written) or shutting down (resumed on next start).
-    if (err instanceof RunFinishedError || signal.aborted) return;
+  // How an execution that did not complete ends. Waiting for a person, ended by someone else:
+  // nothing to do. The job taken back, the database away: thrown, so the queue tries again and the
+  // next execution continues from the checkpoint. Anything else fails the run.
+  private async settle(
+    run: Run,
+    journal: RunJournal,
+    err: unknown,
+    jobSignal: AbortSignal,
+    ended: AbortSignal,
+  ): Promise<void> {
+    if (err instanceof RunPaused || err instanceof RunFencedError || ended.aborted) return;
+    if (jobSignal.aborted || isDatabaseUnavailable(err)) throw err;
     const known = err instanceof ModelError || err instanceof RunLimitError;
     // Only a model error's text is meant for users; anything else may hold internals (SQL, paths),
     // so the client gets a reference to the log line instead.
@@ -166,21 +129,14 @@ export class SupervisorAgent implements OnApplicationBootstrap, OnModuleDestroy 
       this.logger.error(
         `Run ${run.id} failed (reference ${reference}): ${err instanceof Error ? err.stack : String(err)}`,
       );
-    await this.persistence
-      .transition(
-        run.userId,
-        run.id,
-        { from: ACTIVE_STATUSES, to: 'failed', error: message },
-        {
-          type: 'agent_error',
-          data: {
-            message,
-            code: err instanceof ModelError ? err.code : known ? 'step_limit' : 'agent_failed',
-          },
-        },
-      )
-      .catch((writeErr: unknown) =>
-        this.logger.error(`Could not record failure of run ${run.id}: ${String(writeErr)}`),
-      );
+    const code = err instanceof ModelError ? err.code : known ? 'step_limit' : 'agent_failed';
+    try {
+      await journal.fail(message, code);
+    } catch (failErr) {
+      if (failErr instanceof RunFencedError) return;
+      // Not recorded (the database went away): the queue tries the run again.
+      this.logger.error(`Could not record failure of run ${run.id}: ${String(failErr)}`);
+      throw failErr;
+    }
   }
 }

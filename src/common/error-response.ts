@@ -1,4 +1,5 @@
 import { HttpException, Logger } from '@nestjs/common';
+import { isDatabaseUnavailable } from '../database/db-errors';
 import { DomainError } from './domain.error';
 import { codeForHttpStatus, ErrorCode, HTTP_STATUS_BY_CODE } from './error-code';
 
@@ -10,6 +11,9 @@ export interface ErrorPayload {
 }
 
 const logger = new Logger('Errors');
+
+// Seconds a client is asked to wait (Retry-After) before trying again after a 503.
+export const RETRY_AFTER_SECONDS = 2;
 
 // The one mapping from anything thrown to what a client may see. Unknown errors are logged with the
 // correlation id and reach the client as `internal` with no detail.
@@ -25,6 +29,19 @@ export function toErrorPayload(
     };
     if (error.details?.errors) payload.errors = error.details.errors;
     return { status: HTTP_STATUS_BY_CODE[error.code], payload };
+  }
+  // A state, not a bug: the database is away (an outage, a failover). Logged once per request as a
+  // warning, without the stack.
+  if (isDatabaseUnavailable(error)) {
+    logger.warn(`Database unavailable (request ${requestId ?? 'n/a'}): ${String(error)}`);
+    return {
+      status: 503,
+      payload: {
+        code: 'unavailable',
+        message: `The service cannot reach its database right now; try again in ${RETRY_AFTER_SECONDS} s`,
+        request_id: requestId,
+      },
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

@@ -1,6 +1,6 @@
-import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { toErrorPayload } from './error-response';
+import { RETRY_AFTER_SECONDS, toErrorPayload } from './error-response';
 import { requestIdOf } from './request-id';
 
 @Catch()
@@ -17,6 +17,16 @@ export class HttpErrorFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    // A failed health check says which of its checks failed (terminus's own body).
+    if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
+      res.status(status).json(exception.getResponse());
+      return;
+    }
     res.status(status).json({ statusCode: status, ...payload });
   }
+}
+
+function isHealthReport(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
 }

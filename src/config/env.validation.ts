@@ -14,6 +14,9 @@ import {
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
+export const APP_ROLES = ['all', 'api', 'worker'] as const;
+export type AppRole = (typeof APP_ROLES)[number];
+
 export const LLM_PROVIDERS = ['offline', 'openai', 'anthropic', 'openai-compatible'] as const;
 export type LlmProvider = (typeof LLM_PROVIDERS)[number];
 
@@ -62,6 +65,46 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(10)
   WS_HEARTBEAT_MS = 30_000;
+
+  // What this instance does: `api` serves REST and WebSocket, `worker` executes runs from the
+  // queue, `all` both. Any number of each may share one database.
+  @IsIn(APP_ROLES)
+  APP_ROLE: AppRole = 'all';
+
+  // Runs this instance executes at once (APP_ROLE all or worker).
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 10;
+
+  // On SIGTERM: how long the runs in hand may take to finish before the rest are handed back to
+  // the queue (another instance continues them from their checkpoints).
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_GRACE_MS = 30_000;
+
+  // A worker that stops sending heartbeats for this long (killed, or its machine lost) loses its
+  // runs to another instance; pg-boss needs at least 10.
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  RUN_HEARTBEAT_SECONDS = 30;
+
+  // How often the queue looks for runs whose worker went silent (and other upkeep).
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  QUEUE_MONITOR_SECONDS = 10;
+
+  // How long an Idempotency-Key is remembered.
+  @Type(() => Number)
+  @IsInt()
+  @Min(60)
+  IDEMPOTENCY_TTL_SECONDS = 86_400;
 
   // The language model. `offline` is the built-in deterministic model for development and tests.
   @IsIn(LLM_PROVIDERS)

@@ -1,24 +1,40 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import { Page, PaginationQueryDto } from '../common/pagination.dto';
 import { AgentRegistry } from '../agents/agent.registry';
 import { ModelProvider } from '../agents/llm/model.provider';
-import { SupervisorAgent } from '../agents/supervisor.agent';
 import { ApprovalService } from '../approvals/approval.service';
 import { ApprovalAnswerView, ApprovalView } from '../approvals/approval.views';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { DomainError, FieldError } from '../common/domain.error';
-import { AgentService } from '../runs/agent.service';
+import { Page, PaginationQueryDto } from '../common/pagination.dto';
+import { UserContext } from '../context/user-context';
+import { IdempotencyService } from '../idempotency/idempotency.service';
+import { AgentService, ClientIdTaken, NewRun } from '../runs/agent.service';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
+import { UserMessageDto } from '../runs/dto/user-message.dto';
 import { RunEvent } from '../runs/run-event';
 import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
+import { StatePersistenceService } from '../runs/state-persistence.service';
+import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
 import { ThreadService } from '../threads/thread.service';
 import { ThreadStore } from '../threads/thread.store';
-import { MessageView } from '../threads/thread.views';
-import { UserContext } from '../context/user-context';
+import { MessageView, ThreadView } from '../threads/thread.views';
+
+export interface FollowedRun {
+  runId: string;
+  // null: the run has ended and nothing is after the resume point.
+  events: Observable<RunEvent> | null;
+}
+
+export interface StartedAndFollowed {
+  started: RunStartedView;
+  // null: the run has ended and nothing is after the resume point.
+  events: Observable<RunEvent> | null;
+}
 
 // The channel-agnostic entry points. The REST controllers and the WebSocket gateway call exactly
-// these methods, so both channels behave the same by construction.
+// these methods, so both channels behave the same by construction. `key` is the request's
+// idempotency key (the Idempotency-Key header, or idempotency_key in a frame).
 @Injectable({ scope: Scope.REQUEST })
 export class MessageHandlerService {
   constructor(
@@ -26,46 +42,73 @@ export class MessageHandlerService {
     private readonly agents: AgentService,
     private readonly threads: ThreadService,
     private readonly threadStore: ThreadStore,
-    private readonly supervisor: SupervisorAgent,
+    private readonly persistence: StatePersistenceService,
     private readonly approvals: ApprovalService,
+    private readonly idempotency: IdempotencyService,
     private readonly agentRegistry: AgentRegistry,
     private readonly models: ModelProvider,
   ) {}
 
-  async handleStartAgent(dto: StartAgentDto): Promise<RunStartedView> {
+  handleStartAgent(dto: StartAgentDto, key?: string): Promise<RunStartedView> {
     this.checkChoices(dto);
-    const { run, created } = await this.agents.createRun({
+    return this.start('start_run', {}, dto, key, {
       query: dto.query,
       threadId: dto.thread_id,
       clientRunId: dto.id,
       agent: dto.agent,
       model: dto.model,
+      strategy: dto.multitask_strategy,
     });
-    if (created) this.supervisor.start(run);
-    return { run_id: run.id, thread_id: run.threadId, status: 'started', replayed: !created };
   }
 
-  // The first answer to a tool call waiting for approval resumes the run, here or after a restart.
-  async handleApproval(
+  // A user message in an existing thread starts a run on it.
+  handleUserMessage(threadId: string, dto: UserMessageDto, key?: string): Promise<RunStartedView> {
+    return this.start('user_message', { thread_id: threadId }, dto, key, {
+      query: dto.message,
+      threadId,
+      strategy: dto.multitask_strategy,
+    });
+  }
+
+  // Starts a run (or finds the one a replay names) and follows it from `after`.
+  async startAndFollow(dto: StartAgentDto, key?: string, after = 0): Promise<StartedAndFollowed> {
+    const started = await this.handleStartAgent(dto, key);
+    return { started, events: (await this.followRun(started.run_id, after)).events };
+  }
+
+  handleCreateThread(dto: CreateThreadDto, key?: string): Promise<ThreadView> {
+    return this.idempotency.once(
+      this.ctx.userId,
+      key,
+      { operation: 'create_thread', body: fieldsOf(dto) },
+      201,
+      (tx) => this.threads.create(dto, tx),
+    );
+  }
+
+  // The first answer to a tool call waiting for approval resumes the run, on whichever instance
+  // takes its job.
+  handleApproval(
     runId: string,
     interruptId: string,
     dto: ApprovalDecisionDto,
+    key?: string,
   ): Promise<ApprovalAnswerView> {
-    const view = await this.approvals.answer(runId, interruptId, dto);
-    // Also on a replayed answer: if resuming failed the first time, asking again resumes it.
-    // (start() ignores a run this process is already executing.)
-    const run = await this.agents.getRun(runId);
-    if (run.status === 'running') this.supervisor.start(run);
-    return view;
+    return this.idempotency.once(
+      this.ctx.userId,
+      key,
+      {
+        operation: 'answer_approval',
+        params: { run_id: runId, interrupt_id: interruptId },
+        body: fieldsOf(dto),
+      },
+      200,
+      (tx) => this.approvals.answer(tx, runId, interruptId, dto),
+    );
   }
 
   getApprovals(runId: string): Promise<ApprovalView[]> {
     return this.approvals.list(runId);
-  }
-
-  // A user message in an existing thread starts a run on it.
-  handleUserMessage(threadId: string, message: string): Promise<RunStartedView> {
-    return this.handleStartAgent({ query: message, thread_id: threadId });
   }
 
   handleStopAgent(runId: string): Promise<CancelResultView> {
@@ -80,8 +123,10 @@ export class MessageHandlerService {
     return this.agents.events(runId, after, limit);
   }
 
-  followRun(runId: string, after?: number): Promise<Observable<RunEvent> | null> {
-    return this.agents.follow(runId, after);
+  // The run (by its id or the caller's client id) and its events from `after`.
+  async followRun(ref: string, after?: number): Promise<FollowedRun> {
+    const { run, events } = await this.agents.follow(ref, after);
+    return { runId: run.id, events };
   }
 
   getThreadHistory(threadId: string, page: PaginationQueryDto): Promise<Page<MessageView>> {
@@ -90,6 +135,36 @@ export class MessageHandlerService {
 
   getThreadRuns(threadId: string, page: PaginationQueryDto): Promise<Page<RunStatusView>> {
     return this.agents.threadRuns(threadId, page);
+  }
+
+  // Deleting a thread stops its runs, in one transaction that holds the thread's lock: once it
+  // commits no run can start on it, and the ones in progress or queued are cancelled.
+  handleDeleteThread(threadId: string): Promise<void> {
+    const userId = this.ctx.userId;
+    return this.persistence.atomically(async (tx) => {
+      await this.threadStore.softDelete(tx, userId, threadId);
+      await this.persistence.cancelThreadRuns(tx, userId, threadId, 'thread deleted');
+    });
+  }
+
+  private async start(
+    operation: string,
+    params: Record<string, unknown>,
+    dto: object,
+    key: string | undefined,
+    input: NewRun,
+  ): Promise<RunStartedView> {
+    const request = { operation, params, body: fieldsOf(dto) };
+    try {
+      return await this.idempotency.once(this.ctx.userId, key, request, 202, async (tx) => {
+        const created = await this.agents.createRun(tx, input);
+        return RunStartedView.of(created.run, created);
+      });
+    } catch (err) {
+      if (!(err instanceof ClientIdTaken)) throw err;
+      const created = await this.agents.createdByOther(input);
+      return RunStartedView.of(created.run, created);
+    }
   }
 
   private checkChoices(dto: StartAgentDto): void {
@@ -108,11 +183,10 @@ export class MessageHandlerService {
     }
     if (errors.length > 0) throw DomainError.validation(errors);
   }
+}
 
-  // Deleting a thread stops its run: once the delete commits no run can start on it (both take
-  // the thread's lock), and the runs that started before are cancelled.
-  async handleDeleteThread(threadId: string): Promise<void> {
-    await this.threadStore.softDelete(this.ctx.userId, threadId);
-    await this.agents.cancelActiveOnThread(threadId);
-  }
+// What a request body asked for, without the idempotency key a frame carries in it.
+function fieldsOf(dto: object): Record<string, unknown> {
+  const { idempotency_key, ...fields } = dto as Record<string, unknown>;
+  return fields;
 }

@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
 import { ApprovalsModule } from '../approvals/approvals.module';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { RunsModule } from '../runs/runs.module';
 import { ThreadsModule } from '../threads/threads.module';
 import { MessageHandlerService } from './message-handler.service';
 
 // The shared service layer both channel modules import.
 @Module({
-  imports: [ThreadsModule, RunsModule, AgentsModule, ApprovalsModule],
+  imports: [ThreadsModule, RunsModule, AgentsModule, ApprovalsModule, IdempotencyModule],
   providers: [MessageHandlerService],
   exports: [MessageHandlerService, ThreadsModule, RunsModule],
 })

@@ -28,7 +28,8 @@ import { EventsQueryDto, StreamQueryDto } from '../runs/dto/run-ref.dto';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
 import { RunEvent } from '../runs/run-event';
 import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
-import { ApiErrors } from './api-errors.decorator';
+import { IdempotencyKey } from '../idempotency/idempotency-key';
+import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
 import { resumePoint, SseWriter } from './sse.writer';
 
 const SSE_CONTENT = {
@@ -60,8 +61,12 @@ export class AgentController {
   @ApiOperation({ summary: 'Start a run; poll it, read its events or stream it' })
   @ApiAcceptedResponse({ type: RunStartedView })
   @ApiErrors(404, 409)
-  runAgent(@Body() dto: StartAgentDto): Promise<RunStartedView> {
-    return this.handler.handleStartAgent(dto);
+  @ApiIdempotencyKey()
+  runAgent(
+    @Body() dto: StartAgentDto,
+    @IdempotencyKey() key: string | undefined,
+  ): Promise<RunStartedView> {
+    return this.handler.handleStartAgent(dto, key);
   }
 
   @Post('stream')
@@ -75,25 +80,24 @@ export class AgentController {
     content: SSE_CONTENT,
   })
   @ApiErrors(404, 409)
+  @ApiIdempotencyKey()
   async startAndStream(
     @Body() dto: StartAgentDto,
+    @IdempotencyKey() key: string | undefined,
     @Headers('last-event-id') lastEventId: string | undefined,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    // A reconnect repeats the POST: with the run's `id` it resumes that run (starts are idempotent
-    // by id); without one there is no telling which run it was, so it must not start another.
-    if (lastEventId !== undefined && !dto.id) {
+    // A reconnect repeats the POST: with the run's `id` or an Idempotency-Key it resumes that run;
+    // without either there is no telling which run it was, so it must not start another.
+    if (lastEventId !== undefined && !dto.id && !key) {
       res.status(204).end();
       return;
     }
-    const started = await this.handler.handleStartAgent(dto);
+    const after = resumePoint(undefined, lastEventId);
+    const { started, events } = await this.handler.startAndFollow(dto, key, after);
     res.setHeader('X-Run-Id', started.run_id);
     res.setHeader('X-Thread-Id', started.thread_id);
-    const events = await this.handler.followRun(
-      started.run_id,
-      resumePoint(undefined, lastEventId),
-    );
     this.sse.pipe(events, req, res);
   }
 
@@ -127,7 +131,7 @@ export class AgentController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const events = await this.handler.followRun(runId, resumePoint(query.after, lastEventId));
+    const { events } = await this.handler.followRun(runId, resumePoint(query.after, lastEventId));
     this.sse.pipe(events, req, res);
   }
 
@@ -149,12 +153,14 @@ export class AgentController {
   })
   @ApiOkResponse({ type: ApprovalAnswerView })
   @ApiErrors(404, 409)
+  @ApiIdempotencyKey()
   answer(
     @Param('run_id') runId: string,
     @Param('interrupt_id') interruptId: string,
     @Body() dto: ApprovalDecisionDto,
+    @IdempotencyKey() key: string | undefined,
   ): Promise<ApprovalAnswerView> {
-    return this.handler.handleApproval(runId, interruptId, dto);
+    return this.handler.handleApproval(runId, interruptId, dto, key);
   }
 
   @Post(':run_id/cancel')

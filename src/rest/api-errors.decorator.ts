@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 import { ERROR_CODES, ErrorCode } from '../common/error-code';
 
 class FieldErrorView {
@@ -26,7 +26,8 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `errors` names each bad field',
   401: 'Missing or invalid bearer token',
   404: 'No such resource for this user',
-  409: '`thread_busy`: the thread has a run in progress; `idempotency_conflict`: the id was used for another request; `run_not_waiting`: the run no longer waits for this approval',
+  409: '`thread_busy`: the thread has a run in progress (multitask_strategy reject); `idempotency_conflict`: the id or Idempotency-Key was used for another request; `run_not_waiting`: the run no longer waits for this approval',
+  503: '`unavailable`: the database cannot be reached right now; try again after Retry-After seconds',
 };
 
 export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorator {
@@ -35,4 +36,16 @@ export function ApiErrors(...statuses: number[]): MethodDecorator & ClassDecorat
       ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorView }),
     ),
   );
+}
+
+// A POST that creates something takes an Idempotency-Key.
+export function ApiIdempotencyKey(): MethodDecorator {
+  return ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Your key for this request (1 to 255 printable ASCII characters, a UUID for instance). ' +
+      'Sending it again with the same request returns the first answer instead of doing it ' +
+      'twice; with a different request it is 409 idempotency_conflict. Kept for 24 hours.',
+  });
 }

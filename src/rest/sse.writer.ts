@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Request, Response } from 'express';
 import { Observable } from 'rxjs';
@@ -11,11 +11,20 @@ import { RunEvent } from '../runs/run-event';
 // Writes a run's events as Server-Sent Events: `id` is the seq (so Last-Event-ID resumes exactly),
 // `event` the type, `data` the same event object /events returns.
 @Injectable()
-export class SseWriter {
+export class SseWriter implements BeforeApplicationShutdown {
   private readonly heartbeatMs: number;
+  // The streams open now, each with how to end it.
+  private readonly open = new Set<() => void>();
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
     this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
+  }
+
+  // On shutdown (after the runs in hand were finished or handed back) the open streams end; an
+  // EventSource reconnects with Last-Event-ID, to another instance behind a load balancer, and
+  // resumes with no gap. Without this the HTTP server would wait for every streaming client.
+  beforeApplicationShutdown(): void {
+    for (const end of [...this.open]) end();
   }
 
   // `null`: the run has ended and the client has everything. 204 tells an EventSource to stop
@@ -37,8 +46,10 @@ export class SseWriter {
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.heartbeatMs);
     const end = (): void => {
       clearInterval(heartbeat);
+      this.open.delete(end);
       if (!res.writableEnded) res.end();
     };
+    this.open.add(end);
     const subscription = events.subscribe({
       next: (event) => {
         res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);

@@ -15,7 +15,8 @@ import { RunPage, RunStartedView, RunStatusView } from '../runs/run.views';
 import { CreateThreadDto, UpdateThreadDto } from '../threads/dto/thread-fields.dto';
 import { ThreadService } from '../threads/thread.service';
 import { MessagePage, MessageView, ThreadPage, ThreadView } from '../threads/thread.views';
-import { ApiErrors } from './api-errors.decorator';
+import { IdempotencyKey } from '../idempotency/idempotency-key';
+import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
 
 @ApiTags('threads')
 @ApiBearerAuth()
@@ -30,8 +31,13 @@ export class ThreadsController {
   @Post()
   @ApiOperation({ summary: 'Create a thread' })
   @ApiCreatedResponse({ type: ThreadView })
-  create(@Body() dto: CreateThreadDto): Promise<ThreadView> {
-    return this.threads.create(dto);
+  @ApiErrors(409)
+  @ApiIdempotencyKey()
+  create(
+    @Body() dto: CreateThreadDto,
+    @IdempotencyKey() key: string | undefined,
+  ): Promise<ThreadView> {
+    return this.handler.handleCreateThread(dto, key);
   }
 
   @Get()
@@ -79,8 +85,13 @@ export class ThreadsController {
   @ApiOperation({ summary: 'Send a user message: starts a run on this thread' })
   @ApiAcceptedResponse({ type: RunStartedView })
   @ApiErrors(404, 409)
-  send(@Param('id') id: string, @Body() dto: UserMessageDto): Promise<RunStartedView> {
-    return this.handler.handleUserMessage(id, dto.message);
+  @ApiIdempotencyKey()
+  send(
+    @Param('id') id: string,
+    @Body() dto: UserMessageDto,
+    @IdempotencyKey() key: string | undefined,
+  ): Promise<RunStartedView> {
+    return this.handler.handleUserMessage(id, dto, key);
   }
 
   @Get(':id/runs')

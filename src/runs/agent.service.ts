@@ -1,15 +1,17 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Observable } from 'rxjs';
-import { DataSource, EntityManager, In, QueryFailedError } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import { DomainError } from '../common/domain.error';
 import { Page, pageWindow, PaginationQueryDto } from '../common/pagination.dto';
 import { UserContext } from '../context/user-context';
+import { Tx } from '../database/transaction';
 import { ThreadStore } from '../threads/thread.store';
+import { DEFAULT_MULTITASK_STRATEGY, MultitaskStrategy } from './multitask-strategy';
 import { RunEvent } from './run-event';
 import { RunEventStream } from './run-event.stream';
-import { ACTIVE_STATUSES, isTerminal } from './run-status';
+import { isTerminal } from './run-status';
 import { Run } from './run.entity';
+import { RunStore } from './run.store';
 import { CancelResultView, RunStatusView } from './run.views';
 import { StatePersistenceService } from './state-persistence.service';
 
@@ -19,131 +21,137 @@ export interface NewRun {
   clientRunId?: string;
   agent?: string;
   model?: string;
+  strategy?: MultitaskStrategy;
 }
 
-const ONE_ACTIVE_RUN_PER_THREAD = 'runs_one_active_per_thread_uq';
+export interface CreatedRun {
+  run: Run;
+  // false: the client run id was used before, and this is that run.
+  created: boolean;
+  // true: it waits for the thread's earlier runs (enqueue).
+  waiting: boolean;
+}
+
 const CLIENT_RUN_ID = 'runs_user_client_run_id_uq';
 
-// Runs as the current user sees them: create, read, follow, cancel.
+// Runs as the current user sees them: create, read, follow, cancel. A run is named by the id the
+// server gave it or by the caller's own client id.
 @Injectable({ scope: Scope.REQUEST })
 export class AgentService {
   constructor(
     private readonly ctx: UserContext,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly runs: RunStore,
     private readonly threads: ThreadStore,
     private readonly persistence: StatePersistenceService,
     private readonly stream: RunEventStream,
   ) {}
 
-  // Creates a queued run and stores the query as the thread's user message. A client run id seen
-  // before returns that run (`created: false`) instead of a second one.
-  async createRun(input: NewRun): Promise<{ run: Run; created: boolean }> {
+  // Creates a queued run and stores the query as the thread's user message, in `tx`. What happens
+  // to the thread's runs in progress is the strategy's call. A client run id seen before returns
+  // that run instead of a second one.
+  async createRun(tx: Tx, input: NewRun): Promise<CreatedRun> {
     const userId = this.ctx.userId;
     const earlier = await this.findByClientId(input);
-    if (earlier) return { run: earlier, created: false };
+    if (earlier) return { run: earlier, created: false, waiting: false };
     try {
-      const run = await this.db.transaction(async (manager) => {
-        const thread = input.threadId
-          ? await this.threads.require(userId, input.threadId, manager, true)
-          : await this.threads.create(userId, { title: titleFrom(input.query) }, manager);
-        const run = await manager.getRepository(Run).save(
-          manager.getRepository(Run).create({
-            userId,
-            threadId: thread.id,
-            clientRunId: input.clientRunId ?? null,
-            query: input.query,
-            agent: input.agent ?? 'supervisor',
-            model: input.model ?? null,
-            status: 'queued',
-          }),
-        );
-        await this.addUserMessage(manager, run);
-        return run;
-      });
-      return { run, created: true };
+      return await this.insertRun(tx, userId, input);
     } catch (err) {
-      const constraint = uniqueViolation(err);
-      if (constraint === ONE_ACTIVE_RUN_PER_THREAD) {
-        throw new DomainError(
-          'thread_busy',
-          `thread ${input.threadId} already has a run in progress; wait for it or cancel it`,
-        );
-      }
-      // The same client id raced in from another request: that one won, return its run.
-      if (constraint === CLIENT_RUN_ID) {
-        const winner = await this.findByClientId(input);
-        if (winner) return { run: winner, created: false };
-      }
+      // The same client id raced in from another request, which won: return its run. (The caller's
+      // transaction is aborted by the violation; it is retried without it.)
+      if (uniqueViolation(err) === CLIENT_RUN_ID) throw new ClientIdTaken();
       throw err;
     }
   }
 
-  async getRun(runId: string): Promise<Run> {
-    const run = await this.persistence.findRun(this.ctx.userId, runId);
-    if (!run) throw DomainError.notFound('run', runId);
+  // After a ClientIdTaken: the winner's run.
+  async createdByOther(input: NewRun): Promise<CreatedRun> {
+    const winner = await this.findByClientId(input);
+    if (!winner) throw new Error(`run ${input.clientRunId} vanished`);
+    return { run: winner, created: false, waiting: false };
+  }
+
+  private async insertRun(tx: Tx, userId: string, input: NewRun): Promise<CreatedRun> {
+    const thread = input.threadId
+      ? await this.threads.require(userId, input.threadId, tx.manager, true)
+      : await this.threads.create(userId, { title: titleFrom(input.query) }, tx.manager);
+    const strategy = input.strategy ?? DEFAULT_MULTITASK_STRATEGY;
+    const active = input.threadId ? await this.runs.activeOnThread(tx, userId, thread.id) : [];
+    if (active.length > 0 && strategy === 'reject') {
+      throw new DomainError(
+        'thread_busy',
+        `thread ${thread.id} already has a run in progress; wait for it, cancel it, or send ` +
+          `multitask_strategy enqueue or interrupt`,
+      );
+    }
+    if (strategy === 'interrupt' && active.length > 0) {
+      await this.persistence.cancelThreadRuns(tx, userId, thread.id, 'interrupted by a newer run');
+    }
+    const run = await this.runs.insert(tx, {
+      userId,
+      threadId: thread.id,
+      clientRunId: input.clientRunId ?? null,
+      query: input.query,
+      agent: input.agent ?? 'supervisor',
+      model: input.model ?? null,
+    });
+    await this.threads.addMessage(
+      userId,
+      { threadId: run.threadId, role: 'user', content: run.query, runId: run.id },
+      tx.manager,
+    );
+    const head = await this.persistence.dispatchNext(tx, userId, thread.id);
+    return { run, created: true, waiting: head?.id !== run.id };
+  }
+
+  async getRun(ref: string): Promise<Run> {
+    const run = await this.runs.findByRef(this.ctx.userId, ref);
+    if (!run) throw DomainError.notFound('run', ref);
     return run;
   }
 
-  async status(runId: string): Promise<RunStatusView> {
-    return RunStatusView.of(await this.getRun(runId));
+  async status(ref: string): Promise<RunStatusView> {
+    return RunStatusView.of(await this.getRun(ref));
   }
 
-  async events(runId: string, after = 0, limit = 1000): Promise<RunEvent[]> {
-    await this.getRun(runId);
-    return this.persistence.listEvents(this.ctx.userId, runId, after, limit);
+  async events(ref: string, after = 0, limit = 1000): Promise<RunEvent[]> {
+    const run = await this.getRun(ref);
+    return this.persistence.listEvents(this.ctx.userId, run.id, after, limit);
   }
 
   // Checks ownership now (a 404 must come before any stream starts), then follows the run. Null
   // when the run has ended and nothing is after `after`: there is nothing to follow.
-  async follow(runId: string, after = 0): Promise<Observable<RunEvent> | null> {
-    const run = await this.getRun(runId);
-    if (isTerminal(run.status) && after >= run.lastSeq) return null;
-    return this.stream.follow(this.ctx.userId, runId, after);
+  async follow(ref: string, after = 0): Promise<{ run: Run; events: Observable<RunEvent> | null }> {
+    const run = await this.getRun(ref);
+    if (isTerminal(run.status) && after >= run.lastSeq) return { run, events: null };
+    return { run, events: this.stream.follow(this.ctx.userId, run.id, after) };
   }
 
-  async cancel(runId: string): Promise<CancelResultView> {
-    const cancelled = await this.persistence.transition(
-      this.ctx.userId,
-      runId,
-      { from: ACTIVE_STATUSES, to: 'cancelled', error: 'cancelled by user' },
-      { type: 'agent_cancelled', data: { reason: 'cancelled by user' } },
-    );
-    if (cancelled)
-      return { run_id: runId, status: 'cancelled', cancelled: true, message: 'Run cancelled' };
-    const run = await this.getRun(runId);
+  async cancel(ref: string): Promise<CancelResultView> {
+    const run = await this.getRun(ref);
+    const owner = { userId: this.ctx.userId, runId: run.id };
+    if (await this.persistence.cancel(owner, run, 'cancelled by user')) {
+      return { run_id: run.id, status: 'cancelled', cancelled: true, message: 'Run cancelled' };
+    }
+    const now = await this.getRun(run.id);
     return {
-      run_id: run.id,
-      status: run.status,
+      run_id: now.id,
+      status: now.status,
       cancelled: false,
-      message: `Run already ${run.status}; nothing changed`,
+      message: `Run already ${now.status}; nothing changed`,
     };
-  }
-
-  async cancelActiveOnThread(threadId: string): Promise<void> {
-    const active = await this.db.getRepository(Run).find({
-      where: { userId: this.ctx.userId, threadId, status: In([...ACTIVE_STATUSES]) },
-    });
-    for (const run of active) await this.cancel(run.id);
   }
 
   async threadRuns(threadId: string, query: PaginationQueryDto): Promise<Page<RunStatusView>> {
     const userId = this.ctx.userId;
     await this.threads.require(userId, threadId);
     const { limit, offset } = pageWindow(query);
-    const [runs, total] = await this.db.getRepository(Run).findAndCount({
-      where: { userId, threadId },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: limit,
-      skip: offset,
-    });
+    const [runs, total] = await this.runs.listByThread(userId, threadId, limit, offset);
     return { items: runs.map((r) => RunStatusView.of(r)), total, limit, offset };
   }
 
   private async findByClientId(input: NewRun): Promise<Run | null> {
     if (!input.clientRunId) return null;
-    const run = await this.db
-      .getRepository(Run)
-      .findOneBy({ userId: this.ctx.userId, clientRunId: input.clientRunId });
+    const run = await this.runs.findByClientId(this.ctx.userId, input.clientRunId);
     if (run && (run.query !== input.query || (input.threadId && input.threadId !== run.threadId))) {
       throw new DomainError(
         'idempotency_conflict',
@@ -152,15 +160,10 @@ export class AgentService {
     }
     return run;
   }
-
-  private async addUserMessage(manager: EntityManager, run: Run): Promise<void> {
-    await this.threads.addMessage(
-      run.userId,
-      { threadId: run.threadId, role: 'user', content: run.query, runId: run.id },
-      manager,
-    );
-  }
 }
+
+// Another request created the run with this client id first.
+export class ClientIdTaken extends Error {}
 
 function titleFrom(query: string): string {
   const line = query.trim().split('\n')[0];

@@ -1,23 +1,34 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { RunEvent } from './run-event';
+import { Tx } from '../database/transaction';
 
-export type RunEventListener = (event: RunEvent) => void;
-
-// The seam every live event goes through. Events are already in run_events when published, so a
-// bus may drop, repeat or reorder: subscribers (RunEventStream) repair that from the database.
-// Several app instances will swap the in-process bus for PostgreSQL LISTEN/NOTIFY here.
-export abstract class RunEventBus {
-  abstract publish(event: RunEvent): void;
-  abstract subscribe(runId: string, listener: RunEventListener): () => void;
+// What a notification says: this run has events up to `seq`. Followers read the events themselves
+// from run_events, which stays the truth.
+export interface RunEventRef {
+  run_id: string;
+  seq: number;
 }
 
+export type RunEventListener = (ref: RunEventRef) => void;
+
+// The one port every live event goes through, on every instance. publish() runs inside the
+// transaction that writes the events, so nobody hears of an event before it is committed. A bus may
+// drop, repeat or reorder: followers (RunEventStream) repair that from the log, and are told to
+// re-read everything when the bus itself may have missed notifications (onResync).
+export abstract class RunEventBus {
+  abstract publish(tx: Tx, ref: RunEventRef): Promise<void>;
+  abstract subscribe(runId: string, listener: RunEventListener): () => void;
+  abstract onResync(listener: () => void): () => void;
+}
+
+// One process only: unit tests, and a reference for what the port promises.
 @Injectable()
 export class InProcessRunEventBus extends RunEventBus {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
+  protected readonly emitter = new EventEmitter().setMaxListeners(0);
 
-  publish(event: RunEvent): void {
-    this.emitter.emit(event.run_id, event);
+  publish(tx: Tx, ref: RunEventRef): Promise<void> {
+    tx.afterCommit(() => this.deliver(ref));
+    return Promise.resolve();
   }
 
   subscribe(runId: string, listener: RunEventListener): () => void {
@@ -25,8 +36,24 @@ export class InProcessRunEventBus extends RunEventBus {
     return () => this.emitter.off(runId, listener);
   }
 
-  // How many followers a run has in this process (the executor counts as one).
+  onResync(listener: () => void): () => void {
+    this.emitter.on(RESYNC, listener);
+    return () => this.emitter.off(RESYNC, listener);
+  }
+
+  // How many listeners a run has in this process (the executor counts as one).
   listenerCount(runId: string): number {
     return this.emitter.listenerCount(runId);
   }
+
+  protected deliver(ref: RunEventRef): void {
+    this.emitter.emit(ref.run_id, ref);
+  }
+
+  protected resync(): void {
+    this.emitter.emit(RESYNC);
+  }
 }
+
+// Not a uuid, so it can never be a run's channel.
+const RESYNC = 'resync';

@@ -1,10 +1,12 @@
 import { lastValueFrom, Observable, toArray } from 'rxjs';
+import { Tx } from '../database/transaction';
 import { RunEvent, RunEventType } from './run-event';
 import { InProcessRunEventBus } from './run-event.bus';
+import { RunEventLog } from './run-event.log';
 import { RESYNC_MS, RunEventStream } from './run-event.stream';
 import { RunStatus } from './run-status';
 import { Run } from './run.entity';
-import { StatePersistenceService } from './state-persistence.service';
+import { RunStore } from './run.store';
 
 const USER = 'user-1';
 const RUN = '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e';
@@ -28,17 +30,17 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-// The run_events table and the runs row of one run, as StatePersistenceService reads them.
-class FakeStore {
+// The run_events rows and the runs row of one run, as RunEventLog and RunStore read them.
+class FakeLog {
   readonly events: RunEvent[] = [];
   readonly reads: { userId: string; runId: string; after: number; limit: number }[] = [];
   status: RunStatus | null = 'running';
-  failure?: Error;
-  // Runs when the stream looks the run up, to let the run move on at that moment.
-  onFindRun?: () => void;
-  private readonly runRead = deferred();
-  // Resolves once the stream has read the backlog and looked the run up.
-  readonly backlogRead = this.runRead.promise;
+  failures: Error[] = [];
+  private firstRead = deferred();
+  // Resolves once something has read the log.
+  get read(): Promise<void> {
+    return this.firstRead.promise;
+  }
 
   commit(type: RunEventType = 'agent_thinking'): RunEvent {
     const committed = event(this.events.length + 1, type);
@@ -46,176 +48,208 @@ class FakeStore {
     return committed;
   }
 
-  listEvents(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
+  list(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
     this.reads.push({ userId, runId, after, limit });
-    if (this.failure) return Promise.reject(this.failure);
+    this.firstRead.resolve();
+    const failure = this.failures.shift();
+    if (failure) return Promise.reject(failure);
     return Promise.resolve(this.events.filter((e) => e.seq > after).slice(0, limit));
   }
 
-  findRun(userId: string, runId: string): Promise<Run | null> {
-    this.runRead.resolve();
-    this.onFindRun?.();
-    const run = { id: runId, userId, threadId: THREAD, status: this.status } as Run;
+  findByRef(userId: string, runId: string): Promise<Run | null> {
+    const run = {
+      id: runId,
+      userId,
+      threadId: THREAD,
+      status: this.status,
+      lastSeq: this.events.length,
+    } as Run;
     return Promise.resolve(this.status ? run : null);
+  }
+
+  // The reads of the log since the last call.
+  takeReads(): number[] {
+    const afters = this.reads.map((r) => r.after);
+    this.reads.length = 0;
+    this.firstRead = deferred();
+    return afters;
+  }
+}
+
+// An in-process bus whose publish needs no transaction: a committed event, announced.
+class Bus extends InProcessRunEventBus {
+  announce(committed: RunEvent): void {
+    const tx = { afterCommit: (fn: () => void) => fn() } as unknown as Tx;
+    void this.publish(tx, { run_id: committed.run_id, seq: committed.seq });
+  }
+
+  reconnected(): void {
+    this.resync();
   }
 }
 
 function setup() {
-  const store = new FakeStore();
-  const bus = new InProcessRunEventBus();
-  const stream = new RunEventStream(store as unknown as StatePersistenceService, bus);
-  // Counts how often a follower leaves the bus.
-  const left = jest.fn();
-  const subscribe = bus.subscribe.bind(bus);
-  jest.spyOn(bus, 'subscribe').mockImplementation((runId, listener) => {
-    const off = subscribe(runId, listener);
-    return () => {
-      left();
-      off();
-    };
-  });
+  const log = new FakeLog();
+  const bus = new Bus();
+  const stream = new RunEventStream(log as unknown as RunEventLog, log as unknown as RunStore, bus);
   const follow = (after = 0): Observable<RunEvent> => stream.follow(USER, RUN, after);
-  // Events are committed before they are published, as StatePersistenceService does.
-  const commitAndPublish = (type: RunEventType = 'agent_thinking'): RunEvent => {
-    const committed = store.commit(type);
-    bus.publish(committed);
+  // Events are committed before they are announced, as RunEventLog does.
+  const commitAndAnnounce = (type: RunEventType = 'agent_thinking'): RunEvent => {
+    const committed = log.commit(type);
+    bus.announce(committed);
     return committed;
   };
-  return { store, bus, follow, commitAndPublish, left };
+  return { log, bus, stream, follow, commitAndAnnounce };
 }
 
 function collect(events: Observable<RunEvent>): Promise<RunEvent[]> {
   return lastValueFrom(events.pipe(toArray()));
 }
 
+// Lets the feed's reads (promises) run.
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
 const seqs = (events: RunEvent[]): number[] => events.map((e) => e.seq);
 
 describe('RunEventStream.follow', () => {
+  afterEach(() => jest.useRealTimers());
+
   it('emits the stored events after `after`, then live ones, in order', async () => {
-    const { store, follow, commitAndPublish } = setup();
-    store.commit('agent_started');
-    store.commit();
-    store.commit();
+    const { log, follow, commitAndAnnounce } = setup();
+    log.commit('agent_started');
+    log.commit();
+    log.commit();
 
     const result = collect(follow(1));
-    await store.backlogRead;
-    commitAndPublish('tool_executing');
-    commitAndPublish('agent_completed');
+    await log.read;
+    commitAndAnnounce('tool_executing');
+    commitAndAnnounce('agent_completed');
 
     expect(seqs(await result)).toEqual([2, 3, 4, 5]);
-    expect(store.reads[0]).toEqual({ userId: USER, runId: RUN, after: 1, limit: 500 });
+    expect(log.reads[0]).toEqual({ userId: USER, runId: RUN, after: 1, limit: 500 });
   });
 
-  it('emits a live event that is also in the backlog only once', async () => {
-    const { store, bus, follow, commitAndPublish } = setup();
-    store.commit('agent_started');
-    store.commit();
-    store.commit();
+  it('shares one read per new event among every follower of the run', async () => {
+    const { log, follow, commitAndAnnounce, bus } = setup();
+    log.commit('agent_started');
+    const followers = Array.from({ length: 50 }, () => collect(follow(1)));
+    await settled();
+    log.takeReads();
+    expect(bus.listenerCount(RUN)).toBe(1);
 
-    const result = collect(follow());
-    bus.publish(store.events[1]); // arrives before the backlog is read
-    await store.backlogRead;
-    bus.publish(store.events[2]); // the bus repeats an event
-    commitAndPublish('agent_completed');
+    commitAndAnnounce();
+    await settled();
+    expect(log.takeReads()).toEqual([1]);
+    commitAndAnnounce('agent_completed');
 
-    expect(seqs(await result)).toEqual([1, 2, 3, 4]);
-    expect(store.reads.map((r) => r.after)).toEqual([0]); // a repeat costs no read
+    for (const result of await Promise.all(followers)) expect(seqs(result)).toEqual([2, 3]);
+    expect(log.takeReads()).toEqual([2]);
+    expect(bus.listenerCount(RUN)).toBe(0);
   });
 
-  it('fills a gap in live events from the store', async () => {
-    const { store, follow, commitAndPublish } = setup();
-    store.commit('agent_started');
+  it('lets a follower that joins behind the feed read what it missed itself, then share', async () => {
+    const { log, follow, commitAndAnnounce } = setup();
+    log.commit('agent_started');
+    log.commit();
+    const ahead = collect(follow(2));
+    await settled();
+    const behind = collect(follow(0));
+    await settled();
+    commitAndAnnounce('agent_completed');
+
+    expect(seqs(await ahead)).toEqual([3]);
+    expect(seqs(await behind)).toEqual([1, 2, 3]);
+  });
+
+  it('emits an announced event that is also in the backlog only once', async () => {
+    const { log, bus, follow, commitAndAnnounce } = setup();
+    log.commit('agent_started');
+    log.commit();
 
     const result = collect(follow());
-    await store.backlogRead;
-    store.commit(); // seq 2 never reaches the bus
-    commitAndPublish('agent_completed');
+    bus.announce(log.events[1]); // arrives while the backlog is read
+    await settled();
+    bus.announce(log.events[1]); // the bus repeats one
+    commitAndAnnounce('agent_completed');
 
     expect(seqs(await result)).toEqual([1, 2, 3]);
-    expect(store.reads.map((r) => r.after)).toEqual([0, 1]);
+  });
+
+  it('reads what the bus lost when a later event is announced', async () => {
+    const { log, follow, commitAndAnnounce } = setup();
+    log.commit('agent_started');
+
+    const result = collect(follow());
+    await settled();
+    log.commit(); // seq 2 never reaches the bus
+    commitAndAnnounce('agent_completed');
+
+    expect(seqs(await result)).toEqual([1, 2, 3]);
   });
 
   it('reads a long backlog page by page', async () => {
-    const { store, follow } = setup();
-    for (let i = 1; i < 1200; i++) store.commit();
-    store.commit('agent_completed');
+    const { log, follow } = setup();
+    for (let i = 1; i < 1200; i++) log.commit();
+    log.commit('agent_completed');
 
     const result = await collect(follow());
 
     expect(seqs(result)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
-    expect(store.reads.map((r) => r.after)).toEqual([0, 500, 1000]);
+    expect(log.reads.map((r) => r.after)).toEqual([0, 500, 1000]);
   });
 
   it.each<RunEventType>(['agent_completed', 'agent_error', 'agent_cancelled'])(
     'completes after a live %s event and leaves the bus',
     async (terminal) => {
-      const { store, follow, commitAndPublish, left } = setup();
-      store.commit('agent_started');
+      const { log, bus, follow, commitAndAnnounce } = setup();
+      log.commit('agent_started');
 
       const result = collect(follow());
-      await store.backlogRead;
-      commitAndPublish(terminal);
+      await log.read;
+      commitAndAnnounce(terminal);
 
       expect((await result).map((e) => e.type)).toEqual(['agent_started', terminal]);
-      expect(left).toHaveBeenCalledTimes(1);
+      expect(bus.listenerCount(RUN)).toBe(0);
     },
   );
 
-  it('completes at a terminal event in the backlog even while the run looks active', async () => {
-    const { store, follow } = setup();
-    store.commit('agent_started');
-    store.commit('agent_cancelled');
-
-    expect(seqs(await collect(follow()))).toEqual([1, 2]);
-  });
-
-  it('completes with nothing for a finished run when nothing is after `after`', async () => {
-    const { store, follow, left } = setup();
-    store.commit('agent_started');
-    store.commit('agent_completed');
-    store.status = 'complete';
+  it('completes at once for a finished run when nothing is after `after`', async () => {
+    const { log, follow, bus } = setup();
+    log.commit('agent_started');
+    log.commit('agent_completed');
+    log.status = 'complete';
 
     expect(await collect(follow(2))).toEqual([]);
-    expect(left).toHaveBeenCalledTimes(1);
-  });
-
-  it('delivers the last event of a run that finishes while the backlog is read', async () => {
-    const { store, follow, commitAndPublish } = setup();
-    store.commit('agent_started');
-    store.onFindRun = () => {
-      commitAndPublish('agent_completed');
-      store.status = 'complete';
-    };
-
-    expect(seqs(await collect(follow()))).toEqual([1, 2]);
+    expect(bus.listenerCount(RUN)).toBe(0);
   });
 
   it('ends the stream at the next resync when the bus lost the terminal event', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
-    try {
-      const { store, follow } = setup();
-      store.commit('agent_started');
-      const all = collect(follow());
-      await store.backlogRead;
-      store.commit('agent_completed'); // committed, but never published
-      store.status = 'complete';
-      await jest.advanceTimersByTimeAsync(RESYNC_MS);
-      expect(seqs(await all)).toEqual([1, 2]);
-    } finally {
-      jest.useRealTimers();
-    }
+    const { log, follow } = setup();
+    log.commit('agent_started');
+    const all = collect(follow());
+    await settled();
+    log.commit('agent_completed'); // committed, but never announced
+    log.status = 'complete';
+    await jest.advanceTimersByTimeAsync(RESYNC_MS);
+
+    expect(seqs(await all)).toEqual([1, 2]);
   });
 
-  it('completes with nothing when the run is not found', async () => {
-    const { store, follow } = setup();
-    store.status = null;
+  it('re-reads every followed run when the bus says it may have missed notifications', async () => {
+    const { log, bus, follow } = setup();
+    log.commit('agent_started');
+    const all = collect(follow());
+    await settled();
+    log.commit('agent_completed'); // sent while the listener was reconnecting
+    bus.reconnected();
 
-    expect(await collect(follow())).toEqual([]);
+    expect(seqs(await all)).toEqual([1, 2]);
   });
 
   it('stops delivery and leaves the bus on unsubscribe', async () => {
-    const { store, follow, commitAndPublish, left } = setup();
-    store.commit('agent_started');
+    const { log, bus, follow, commitAndAnnounce } = setup();
+    log.commit('agent_started');
     const seen: RunEvent[] = [];
     const first = deferred();
 
@@ -225,19 +259,32 @@ describe('RunEventStream.follow', () => {
     });
     await first.promise;
     subscription.unsubscribe();
-    expect(left).toHaveBeenCalledTimes(1);
+    expect(bus.listenerCount(RUN)).toBe(0);
 
     const witness = collect(follow()); // a second follower shows the event was delivered
-    commitAndPublish('agent_completed');
+    commitAndAnnounce('agent_completed');
 
     expect(seqs(await witness)).toEqual([1, 2]);
     expect(seqs(seen)).toEqual([1]);
   });
 
-  it('errors when the store fails', async () => {
-    const { store, follow } = setup();
-    store.failure = new Error('connection lost');
+  it('keeps the stream open through a database outage and carries on after it', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+    const { log, follow, commitAndAnnounce } = setup();
+    log.commit('agent_started');
+    log.failures.push(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const all = collect(follow());
+    await settled();
+    commitAndAnnounce('agent_completed');
+    await jest.advanceTimersByTimeAsync(1_000);
 
-    await expect(collect(follow())).rejects.toThrow('connection lost');
+    expect(seqs(await all)).toEqual([1, 2]);
+  });
+
+  it('errors its followers when reading fails for another reason', async () => {
+    const { log, follow } = setup();
+    log.failures.push(new Error('column "seq" does not exist'));
+
+    await expect(collect(follow())).rejects.toThrow('column "seq" does not exist');
   });
 });

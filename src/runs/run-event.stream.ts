@@ -1,85 +1,251 @@
-import { Injectable } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Observable, Subscriber } from 'rxjs';
+import { isDatabaseUnavailable } from '../database/db-errors';
 import { isTerminalEvent, RunEvent } from './run-event';
 import { RunEventBus } from './run-event.bus';
+import { RunEventLog } from './run-event.log';
 import { isTerminal } from './run-status';
-import { StatePersistenceService } from './state-persistence.service';
+import { RunStore } from './run.store';
 
 const PAGE = 500;
-// A bus may lose an event outright (a dropped NOTIFY); a follower that hears nothing re-reads the
-// log this often, so even a lost terminal event ends the stream.
+// A bus may lose a notification (a dropped listener connection); a feed that hears nothing re-reads
+// the log this often, so even a lost terminal event ends its streams.
 export const RESYNC_MS = 10_000;
+// How soon a read that failed because the database was away is tried again.
+const RETRY_MS = 1_000;
 
-// Follows a run: the stored events after `after`, then live ones, each exactly once and in seq
-// order, completing after the terminal event. Used by SSE and WebSocket alike.
+// Follows runs for SSE and WebSocket alike: the stored events after `after`, then live ones, each
+// exactly once and in seq order, completing after the terminal event. However many clients follow
+// one run on this instance, they share one feed: one database read per new event, one resync timer.
 @Injectable()
-export class RunEventStream {
+export class RunEventStream implements OnModuleDestroy {
+  private readonly logger = new Logger(RunEventStream.name);
+  private readonly feeds = new Map<string, RunFeed>();
+  private readonly stopResync: () => void;
+
   constructor(
-    private readonly persistence: StatePersistenceService,
+    private readonly log: RunEventLog,
+    private readonly runs: RunStore,
     private readonly bus: RunEventBus,
-  ) {}
+  ) {
+    this.stopResync = bus.onResync(() => this.feeds.forEach((feed) => feed.pull()));
+  }
+
+  onModuleDestroy(): void {
+    this.stopResync();
+  }
 
   // The caller has checked that the run belongs to the user.
   follow(userId: string, runId: string, after: number): Observable<RunEvent> {
     return new Observable<RunEvent>((subscriber) => {
-      let last = after;
-      let closed = false;
-      let queue: Promise<void> = Promise.resolve();
-
-      const emit = (event: RunEvent): void => {
-        if (closed || event.seq !== last + 1) return;
-        last = event.seq;
-        subscriber.next(event);
-        if (isTerminalEvent(event.type)) {
-          closed = true;
-          subscriber.complete();
-        }
-      };
-      const catchUp = async (): Promise<void> => {
-        for (;;) {
-          const batch = await this.persistence.listEvents(userId, runId, last, PAGE);
-          batch.forEach(emit);
-          if (closed || batch.length < PAGE) return;
-        }
-      };
-      // Work runs one task at a time, so the backlog and live events never interleave.
-      const enqueue = (task: () => Promise<void>): void => {
-        queue = queue.then(task).catch((err: unknown) => {
-          closed = true;
-          subscriber.error(err);
-        });
-      };
-
-      // Subscribe before reading the backlog, so an event committed in between is not missed.
-      const unsubscribe = this.bus.subscribe(runId, (event) => {
-        enqueue(async () => {
-          if (closed || event.seq <= last) return;
-          if (event.seq === last + 1) emit(event);
-          else await catchUp(); // a gap: the bus lost or reordered something; the log has it
-        });
-      });
-      // Reads what the log has and ends the stream if the run has ended.
-      const settle = async (): Promise<void> => {
-        await catchUp();
-        if (closed) return;
-        const run = await this.persistence.findRun(userId, runId);
-        if (!run || isTerminal(run.status)) {
-          await catchUp();
-          // Asked for events after the end (after >= last seq of a finished run): nothing is left.
-          if (!closed) {
-            closed = true;
-            subscriber.complete();
-          }
-        }
-      };
-      enqueue(settle);
-      const resync = setInterval(() => enqueue(settle), RESYNC_MS);
-
-      return () => {
-        closed = true;
-        clearInterval(resync);
-        unsubscribe();
-      };
+      const key = `${userId}\u0000${runId}`;
+      let feed = this.feeds.get(key);
+      if (!feed) {
+        feed = new RunFeed(userId, runId, after, this, () => this.feeds.delete(key));
+        this.feeds.set(key, feed);
+      }
+      const follower = feed.join(subscriber, after);
+      const joined = feed;
+      return () => joined.leave(follower);
     });
+  }
+
+  // What a feed and its followers need; kept here so RunFeed stays a plain class.
+  read(userId: string, runId: string, after: number): Promise<RunEvent[]> {
+    return this.log.list(userId, runId, after, PAGE);
+  }
+
+  async ended(userId: string, runId: string): Promise<{ lastSeq: number } | null> {
+    const run = await this.runs.findByRef(userId, runId);
+    return !run || isTerminal(run.status) ? { lastSeq: run?.lastSeq ?? 0 } : null;
+  }
+
+  subscribeBus(runId: string, onSeq: (seq: number) => void): () => void {
+    return this.bus.subscribe(runId, (ref) => onSeq(ref.seq));
+  }
+
+  // Whether a failed read is worth trying again (the database is away) or ends the streams.
+  transient(err: unknown): boolean {
+    if (isDatabaseUnavailable(err)) return true;
+    this.logger.error(`Following a run failed: ${String(err)}`);
+    return false;
+  }
+}
+
+// One run's live events on this instance, shared by every client following it.
+class RunFeed {
+  private readonly followers = new Set<Follower>();
+  private readonly unsubscribe: () => void;
+  private readonly resync: NodeJS.Timeout;
+  private pulling = false;
+  private again = false;
+
+  constructor(
+    private readonly userId: string,
+    private readonly runId: string,
+    // The highest seq this feed has read and handed to its followers.
+    private last: number,
+    private readonly source: RunEventStream,
+    private readonly dispose: () => void,
+  ) {
+    // Subscribed before the first read, so an event committed in between is not missed.
+    this.unsubscribe = source.subscribeBus(runId, (seq) => {
+      if (seq > this.last) this.pull();
+    });
+    this.resync = setInterval(() => this.settle(), RESYNC_MS);
+    this.resync.unref();
+    this.settle();
+  }
+
+  join(subscriber: Subscriber<RunEvent>, after: number): Follower {
+    const follower = new Follower(subscriber, after, (from) =>
+      this.source.read(this.userId, this.runId, from),
+    );
+    this.followers.add(follower);
+    // Behind the feed: it reads what it missed itself, then takes the shared events.
+    if (after < this.last) follower.catchUp();
+    return follower;
+  }
+
+  leave(follower: Follower): void {
+    follower.close();
+    this.followers.delete(follower);
+    if (this.followers.size > 0) return;
+    this.unsubscribe();
+    clearInterval(this.resync);
+    this.dispose();
+  }
+
+  // Reads what is new since `last` and hands it to every follower; one read at a time, again if
+  // more was announced meanwhile.
+  pull(): void {
+    if (this.pulling) {
+      this.again = true;
+      return;
+    }
+    this.pulling = true;
+    void this.read().finally(() => (this.pulling = false));
+  }
+
+  private async read(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        for (;;) {
+          const batch = await this.source.read(this.userId, this.runId, this.last);
+          for (const event of batch) {
+            this.last = event.seq;
+            this.followers.forEach((f) => f.offer(event));
+          }
+          if (batch.length < PAGE) break;
+        }
+      } while (this.again);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  // The periodic check: anything the bus lost, and the end of a run whose terminal event was lost.
+  private settle(): void {
+    this.pull();
+    this.source.ended(this.userId, this.runId).then(
+      (ended) => {
+        if (ended) this.followers.forEach((f) => f.endIfPast(ended.lastSeq));
+      },
+      (err: unknown) => this.failed(err),
+    );
+  }
+
+  private failed(err: unknown): void {
+    if (this.source.transient(err)) {
+      setTimeout(() => this.pull(), RETRY_MS).unref();
+      return;
+    }
+    this.followers.forEach((f) => f.fail(err));
+  }
+}
+
+// One client's position in a run: events reach it once each, in seq order, from its own catch-up
+// read (when it joined behind the feed or saw a gap) or from the feed.
+class Follower {
+  private closed = false;
+  private catching = false;
+  private held: RunEvent[] = [];
+
+  constructor(
+    private readonly subscriber: Subscriber<RunEvent>,
+    private position: number,
+    private readonly read: (after: number) => Promise<RunEvent[]>,
+  ) {}
+
+  offer(event: RunEvent): void {
+    if (this.closed || event.seq <= this.position) return;
+    if (this.catching) {
+      this.held.push(event);
+    } else if (event.seq === this.position + 1) {
+      this.emit(event);
+    } else {
+      // A gap: the events in between are in the log.
+      this.held.push(event);
+      this.catchUp();
+    }
+  }
+
+  catchUp(): void {
+    if (this.catching || this.closed) return;
+    this.catching = true;
+    void this.readUp().finally(() => (this.catching = false));
+  }
+
+  endIfPast(lastSeq: number): void {
+    if (!this.closed && !this.catching && this.position >= lastSeq) this.complete();
+  }
+
+  fail(err: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscriber.error(err);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  // The log from this follower's position, then what the feed handed over meanwhile; again while
+  // the feed ran ahead of the read.
+  private async readUp(): Promise<void> {
+    try {
+      for (;;) {
+        for (;;) {
+          const batch = await this.read(this.position);
+          batch.forEach((event) => this.emit(event));
+          if (this.closed || batch.length < PAGE) break;
+        }
+        const held = this.held.sort((a, b) => a.seq - b.seq);
+        this.held = [];
+        let gap = -1;
+        for (let i = 0; i < held.length && gap < 0; i++) {
+          if (held[i].seq > this.position + 1) gap = i;
+          else this.emit(held[i]); // one already seen is skipped
+        }
+        if (this.closed || gap < 0) return;
+        this.held = held.slice(gap);
+      }
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) return this.fail(err);
+      setTimeout(() => this.catchUp(), RETRY_MS).unref();
+    }
+  }
+
+  private emit(event: RunEvent): void {
+    if (this.closed || event.seq !== this.position + 1) return;
+    this.position = event.seq;
+    this.subscriber.next(event);
+    if (isTerminalEvent(event.type)) this.complete();
+  }
+
+  private complete(): void {
+    this.closed = true;
+    this.subscriber.complete();
   }
 }

@@ -50,6 +50,14 @@ export class Run {
   @Column({ name: 'last_seq', type: 'int', default: 0 })
   lastSeq: number;
 
+  // Raised by every claim of the run by an executor; a write carrying an older number is refused.
+  @Column({ type: 'int', default: 0 })
+  attempt: number;
+
+  // The queue job that executes (or executed) the run; null while it waits its turn on the thread.
+  @Column({ name: 'job_id', type: 'uuid', nullable: true })
+  jobId: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -3,6 +3,9 @@ import { PageOf } from '../common/pagination.dto';
 import { RUN_STATUSES, RunStatus } from './run-status';
 import { Run } from './run.entity';
 
+export const START_STATUSES = ['started', ...RUN_STATUSES] as const;
+export type StartStatus = (typeof START_STATUSES)[number];
+
 export class RunStartedView {
   @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   run_id: string;
@@ -10,14 +13,29 @@ export class RunStartedView {
   @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
   thread_id: string;
 
-  @ApiProperty({ enum: ['started'], example: 'started' })
-  status: 'started';
+  @ApiProperty({
+    enum: START_STATUSES,
+    example: 'started',
+    description:
+      '`started`: a new run, executing now; `queued`: a new run waiting for the runs before it on ' +
+      "its thread (multitask_strategy enqueue); for a replayed start, the run's current status",
+  })
+  status: StartStatus;
 
   @ApiProperty({
     description: 'true when this client run id was already used, and this is that same run',
     example: false,
   })
   replayed: boolean;
+
+  static of(run: Run, outcome: { created: boolean; waiting: boolean }): RunStartedView {
+    const status: StartStatus = !outcome.created
+      ? run.status
+      : outcome.waiting
+        ? 'queued'
+        : 'started';
+    return { run_id: run.id, thread_id: run.threadId, status, replayed: !outcome.created };
+  }
 }
 
 export class TokenUsageView {
@@ -69,6 +87,22 @@ export class RunStatusView {
   @ApiProperty({ example: '2026-11-25T18:00:01.000Z' })
   updated_at: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-11-25T18:00:00.020Z',
+    description: 'When an executor first took it; null while it waits',
+  })
+  started_at: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-11-25T18:00:01.000Z',
+    description: 'When it ended; null until then',
+  })
+  finished_at: string | null;
+
   @ApiPropertyOptional({ description: 'The final answer, once complete', example: '17 * 23 = 391' })
   result?: string;
 
@@ -87,6 +121,8 @@ export class RunStatusView {
       usage: usageOf(run.usage),
       created_at: run.createdAt.toISOString(),
       updated_at: run.updatedAt.toISOString(),
+      started_at: run.startedAt?.toISOString() ?? null,
+      finished_at: run.finishedAt?.toISOString() ?? null,
     };
     if (run.result !== null) view.result = run.result;
     if (run.error !== null) view.error = run.error;

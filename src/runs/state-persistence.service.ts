@@ -1,217 +1,183 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In } from 'typeorm';
-import { isUuid } from '../common/ids';
+import { DataSource } from 'typeorm';
+import { Tx } from '../database/transaction';
 import { ThreadStore } from '../threads/thread.store';
-import { RunEvent, RunEventRecord, RunEventType, toRunEvent } from './run-event';
-import { RunEventBus } from './run-event.bus';
-import { RunStateRow } from './run-state.entity';
-import { RUNNABLE_STATUSES, RunStatus } from './run-status';
+import { RunCheckpointStore } from './run-checkpoint.store';
+import { RunEvent } from './run-event';
+import { EventInput, RunEventLog, Transition } from './run-event.log';
+import { RunClaim, RunOwner, RunWriterRef } from './run-fence';
+import { RunJob, RunQueue } from './run.queue';
+import { ACTIVE_STATUSES } from './run-status';
 import { Run } from './run.entity';
+import { RunStore } from './run.store';
 
-export interface EventInput {
-  type: RunEventType;
-  data: Record<string, unknown>;
-  // The agent writing it; the run's own agent when absent (a cancel, an approval).
-  agentName?: string;
-}
-
-export interface AtomicWork {
-  manager: EntityManager;
-  transition: (
-    userId: string,
-    runId: string,
-    change: Transition,
-    event: EventInput,
-  ) => Promise<RunEvent | null>;
-}
-
-export interface Transition {
-  from: readonly RunStatus[];
-  to?: RunStatus;
-  result?: string;
-  error?: string;
-}
-
-// The run has already reached a terminal status (for instance it was cancelled), so nothing more
-// may be written to it.
-export class RunFinishedError extends Error {
+// The run has ended, or another executor has claimed it since: nothing more may be written under
+// this claim, and the executor lets go of the run.
+export class RunFencedError extends Error {
   constructor(readonly runId: string) {
-    super(`run ${runId} has already finished`);
+    super(`run ${runId} has ended or is held by a newer claim`);
   }
 }
 
-// Run status transitions, the event log and state checkpoints. An event is committed to run_events
-// before it is published, so a client can always fetch what it missed by seq.
+// How a run's state changes, as transactions: each write is fenced (RunEventLog, RunCheckpointStore,
+// RunStore carry the check) and every change to which runs a thread has takes the thread's lock
+// first, then hands the thread to its next queued run in the same transaction.
 @Injectable()
 export class StatePersistenceService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly bus: RunEventBus,
+    private readonly log: RunEventLog,
+    private readonly runs: RunStore,
+    private readonly checkpoints: RunCheckpointStore,
     private readonly threads: ThreadStore,
+    private readonly queue: RunQueue,
   ) {}
 
-  // Appends one event and, optionally, moves the run's status, then publishes the event. Returns null
-  // when the run was not in one of the `from` statuses.
-  async transition(
-    userId: string,
-    runId: string,
+  atomically<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return Tx.run(this.db, work);
+  }
+
+  // Events (and a transition) inside the caller's transaction; [] when refused.
+  write(
+    tx: Tx,
+    writer: RunWriterRef,
     change: Transition,
-    event: EventInput,
-  ): Promise<RunEvent | null> {
-    const written = await this.write(this.db.manager, userId, runId, change, event);
-    if (written) this.bus.publish(written);
+    events: EventInput[],
+  ): Promise<RunEvent[]> {
+    return this.log.write(tx, writer, change, events);
+  }
+
+  // Events of a running run, in one commit; throws RunFencedError once the run ended or was claimed
+  // again.
+  append(claim: RunClaim, ...events: EventInput[]): Promise<RunEvent[]> {
+    return this.atomically((tx) => this.appendIn(tx, claim, events));
+  }
+
+  async appendIn(tx: Tx, claim: RunClaim, events: EventInput[]): Promise<RunEvent[]> {
+    const written = await this.log.write(tx, claim, { from: ['running'] }, events);
+    if (written.length === 0) throw new RunFencedError(claim.runId);
     return written;
   }
 
-  // One statement: the UPDATE locks the run row, so seqs stay contiguous and nothing is written after
-  // a terminal status, even with several writers in several processes.
-  private async write(
-    manager: EntityManager,
-    userId: string,
-    runId: string,
+  async saveCheckpoint(tx: Tx, claim: RunClaim, state: object, version: number): Promise<void> {
+    if (!(await this.checkpoints.save(tx, claim, state, version))) {
+      throw new RunFencedError(claim.runId);
+    }
+  }
+
+  loadCheckpoint<T extends object>(userId: string, runId: string): Promise<T | null> {
+    return this.checkpoints.load<T>(userId, runId);
+  }
+
+  async addUsage(
+    claim: RunClaim,
+    model: string,
+    tokens: { input: number; output: number },
+  ): Promise<void> {
+    const added = await this.atomically((tx) => this.runs.addUsage(tx, claim, model, tokens));
+    if (!added) throw new RunFencedError(claim.runId);
+  }
+
+  listEvents(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
+    return this.log.list(userId, runId, after, limit);
+  }
+
+  // An executor takes the run for `job`: a new attempt, and for a queued run its start (running,
+  // with `started`). Null when there is nothing to execute.
+  claim(
+    job: RunJob,
+    started: (run: Run) => EventInput,
+  ): Promise<{ run: Run; claim: RunClaim; resumed: boolean } | null> {
+    const { run_id: runId, user_id: userId } = job.data;
+    return this.atomically(async (tx) => {
+      const run = await this.runs.claim(tx, userId, runId);
+      if (!run) return null;
+      const claim = { userId, runId, attempt: run.attempt };
+      const resumed = run.status === 'running';
+      if (!resumed) {
+        const [event] = await this.log.write(tx, claim, { from: ['queued'], to: 'running' }, [
+          started(run),
+        ]);
+        run.status = 'running';
+        run.lastSeq = event.seq;
+      }
+      return { run, claim, resumed };
+    });
+  }
+
+  // Ends a run (complete, failed, cancelled) with its terminal event, plus `also` (the answer's
+  // message, the job's completion), then starts the thread's next run. Null when the run had
+  // already left `change.from` (or the claim is stale): it is left as it is.
+  finish(
+    writer: RunWriterRef,
+    run: Pick<Run, 'threadId'>,
     change: Transition,
     event: EventInput,
+    also?: (tx: Tx) => Promise<void>,
   ): Promise<RunEvent | null> {
-    if (!isUuid(runId)) return null;
-    const rows: RunEventRecord[] = await manager.query(
-      `WITH r AS (
-         UPDATE runs SET
-           last_seq = last_seq + 1,
-           updated_at = now(),
-           status = COALESCE($5::varchar, status),
-           result = COALESCE($6::text, result),
-           error = COALESCE($7::text, error),
-           started_at = CASE WHEN $5::varchar = 'running' THEN COALESCE(started_at, now())
-                             ELSE started_at END,
-           finished_at = CASE WHEN $5::varchar IN ('complete', 'failed', 'cancelled') THEN now()
-                              ELSE finished_at END
-         WHERE id = $1 AND user_id = $2 AND status = ANY($8::varchar[])
-         RETURNING id, user_id, thread_id, last_seq, agent
-       )
-       INSERT INTO run_events (run_id, seq, user_id, thread_id, type, agent_name, data)
-       SELECT id, last_seq, user_id, thread_id, $3, COALESCE($9::varchar, agent), $4::jsonb FROM r
-       RETURNING run_id, thread_id, seq, type, agent_name, data, created_at`,
-      [
-        runId,
-        userId,
-        event.type,
-        JSON.stringify(event.data),
-        change.to ?? null,
-        change.result ?? null,
-        change.error ?? null,
-        change.from,
-        event.agentName ?? null,
-      ],
-    );
-    return rows.length === 0 ? null : toRunEvent(rows[0]);
-  }
-
-  // An event of a running run; throws RunFinishedError once the run has ended (or paused).
-  async append(userId: string, runId: string, event: EventInput): Promise<RunEvent> {
-    const written = await this.transition(userId, runId, { from: ['running'] }, event);
-    if (!written) throw new RunFinishedError(runId);
-    return written;
-  }
-
-  // Work on other tables and run transitions in one transaction; the events are published after
-  // the commit, so a subscriber that reads the database finds them there.
-  async atomically<T>(work: (tx: AtomicWork) => Promise<T>): Promise<T> {
-    const written: RunEvent[] = [];
-    const result = await this.db.transaction((manager) =>
-      work({
-        manager,
-        transition: async (userId, runId, change, event) => {
-          const out = await this.write(manager, userId, runId, change, event);
-          if (out) written.push(out);
-          return out;
-        },
-      }),
-    );
-    written.forEach((event) => this.bus.publish(event));
-    return result;
-  }
-
-  // The final answer: status, event and the assistant's message in the thread, all or nothing.
-  complete(userId: string, run: Run, answer: string, agentName?: string): Promise<RunEvent> {
-    return this.atomically(async ({ manager, transition }) => {
-      const written = await transition(
-        userId,
-        run.id,
-        { from: ['running'], to: 'complete', result: answer },
-        { type: 'agent_completed', data: { answer }, agentName },
-      );
-      if (!written) throw new RunFinishedError(run.id);
-      await this.threads.addMessage(
-        userId,
-        { threadId: run.threadId, role: 'assistant', content: answer, runId: run.id },
-        manager,
-      );
+    return this.atomically(async (tx) => {
+      await this.threads.lockForRuns(tx, writer.userId, run.threadId);
+      const [written] = await this.log.write(tx, writer, change, [event]);
+      if (!written) return null;
+      await also?.(tx);
+      await this.dispatchNext(tx, writer.userId, run.threadId);
       return written;
     });
   }
 
-  async listEvents(
-    userId: string,
-    runId: string,
-    after: number,
-    limit: number,
-  ): Promise<RunEvent[]> {
-    const rows: RunEventRecord[] = await this.db.query(
-      `SELECT run_id, thread_id, seq, type, agent_name, data, created_at FROM run_events
-       WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-      [runId, userId, after, limit],
-    );
-    return rows.map(toRunEvent);
-  }
-
-  findRun(userId: string, runId: string): Promise<Run | null> {
-    if (!isUuid(runId)) return Promise.resolve(null);
-    return this.db.getRepository(Run).findOneBy({ id: runId, userId });
-  }
-
-  // Runs this process must (re)start: used at boot, across all users, by the executor only.
-  findRunnableRuns(): Promise<Run[]> {
-    return this.db.getRepository(Run).find({
-      where: { status: In([...RUNNABLE_STATUSES]) },
-      order: { createdAt: 'ASC' },
-    });
-  }
-
-  // Adds one model call's tokens to the run's per-model totals, atomically.
-  async addUsage(
-    userId: string,
-    runId: string,
-    model: string,
-    tokens: { input: number; output: number },
-  ): Promise<void> {
-    await this.db.query(
-      `UPDATE runs SET usage = jsonb_set(usage, ARRAY[$3::text], jsonb_build_object(
-         'input_tokens', COALESCE((usage -> $3::text ->> 'input_tokens')::int, 0) + $4::int,
-         'output_tokens', COALESCE((usage -> $3::text ->> 'output_tokens')::int, 0) + $5::int))
-       WHERE id = $1 AND user_id = $2`,
-      [runId, userId, model, tokens.input, tokens.output],
+  cancel(owner: RunOwner, run: Pick<Run, 'threadId'>, reason: string): Promise<RunEvent | null> {
+    return this.finish(
+      owner,
+      run,
+      { from: ACTIVE_STATUSES, to: 'cancelled', error: reason },
+      { type: 'agent_cancelled', data: { reason } },
     );
   }
 
-  async saveCheckpoint(
-    userId: string,
-    runId: string,
-    state: object,
-    version: number,
-    manager: EntityManager = this.db.manager,
-  ): Promise<void> {
-    await manager.query(
-      `INSERT INTO run_state (run_id, user_id, state, version) VALUES ($1, $2, $3::jsonb, $4)
-       ON CONFLICT (run_id) DO UPDATE SET state = EXCLUDED.state, version = EXCLUDED.version,
-         updated_at = now()
-       WHERE run_state.user_id = EXCLUDED.user_id`,
-      [runId, userId, JSON.stringify(state), version],
+  // Cancels inside the caller's transaction, which holds the thread's lock and decides what runs
+  // next (a newer run interrupting, or the thread being deleted).
+  async cancelIn(tx: Tx, owner: RunOwner, reason: string): Promise<boolean> {
+    const written = await this.log.write(
+      tx,
+      owner,
+      { from: ACTIVE_STATUSES, to: 'cancelled', error: reason },
+      [{ type: 'agent_cancelled', data: { reason } }],
     );
+    return written.length > 0;
   }
 
-  async loadCheckpoint<T extends object>(userId: string, runId: string): Promise<T | null> {
-    const row = await this.db.getRepository(RunStateRow).findOneBy({ runId, userId });
-    return row ? (row.state as T) : null;
+  // Every unfinished run of the thread, inside the caller's transaction (which holds the thread's
+  // lock): a newer run interrupting them, or the thread being deleted.
+  async cancelThreadRuns(tx: Tx, userId: string, threadId: string, reason: string): Promise<void> {
+    for (const run of await this.runs.activeOnThread(tx, userId, threadId)) {
+      await this.cancelIn(tx, { userId, runId: run.id }, reason);
+    }
+  }
+
+  // A run waiting for a person goes on (an approval was answered): running again, with its event,
+  // and a job that continues it from its checkpoint. False when it no longer waits.
+  async resume(tx: Tx, owner: RunOwner, run: Run, event: EventInput): Promise<boolean> {
+    const written = await this.log.write(tx, owner, { from: ['requires_action'], to: 'running' }, [
+      event,
+    ]);
+    if (written.length === 0) return false;
+    await this.runs.setJob(tx, run.id, await this.queue.dispatch(tx, run));
+    return true;
+  }
+
+  // The thread's first unfinished run executes; if it is queued and has no job yet (it waited its
+  // turn), it gets one now. Called with the thread locked, after every change of its runs.
+  async dispatchNext(tx: Tx, userId: string, threadId: string): Promise<Run | null> {
+    const [head] = await this.runs.activeOnThread(tx, userId, threadId);
+    if (!head || head.status !== 'queued' || head.jobId) return null;
+    head.jobId = await this.queue.dispatch(tx, head);
+    await this.runs.setJob(tx, head.id, head.jobId);
+    return head;
+  }
+
+  // Completes the run's job in the transaction that ends the run (see RunQueue.completeIn).
+  completeJob(tx: Tx, job: RunJob): Promise<void> {
+    return this.queue.completeIn(tx, job);
   }
 }

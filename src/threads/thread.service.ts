@@ -1,6 +1,7 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { Page, pageWindow, PaginationQueryDto } from '../common/pagination.dto';
 import { UserContext } from '../context/user-context';
+import { Tx } from '../database/transaction';
 import { CreateThreadDto, UpdateThreadDto } from './dto/thread-fields.dto';
 import { MessageView, ThreadView } from './thread.views';
 import { ThreadStore } from './thread.store';
@@ -13,8 +14,9 @@ export class ThreadService {
     private readonly store: ThreadStore,
   ) {}
 
-  async create(dto: CreateThreadDto): Promise<ThreadView> {
-    return ThreadView.of(await this.store.create(this.ctx.userId, dto));
+  async create(dto: CreateThreadDto, tx?: Tx): Promise<ThreadView> {
+    const fields = { title: dto.title, metadata: dto.metadata };
+    return ThreadView.of(await this.store.create(this.ctx.userId, fields, tx?.manager));
   }
 
   async get(threadId: string): Promise<ThreadView> {

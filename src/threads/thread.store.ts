@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain.error';
 import { isUuid } from '../common/ids';
+import { Tx } from '../database/transaction';
 import { Message, MessageRole } from './message.entity';
 import { Thread } from './thread.entity';
 
@@ -23,8 +24,7 @@ export class ThreadStore {
     );
   }
 
-  // With `lock` (inside a transaction) the row stays locked until commit: starting a run and
-  // deleting the thread take the same lock, so neither can slip between the other's steps.
+  // With `lock` (inside a transaction) the row stays locked until commit: see lockForRuns.
   async require(
     userId: string,
     threadId: string,
@@ -34,11 +34,23 @@ export class ThreadStore {
     const thread = isUuid(threadId)
       ? await manager.getRepository(Thread).findOne({
           where: { id: threadId, userId },
-          lock: lock ? { mode: 'pessimistic_write' } : undefined,
+          lock: lock ? { mode: 'for_no_key_update' } : undefined,
         })
       : null;
     if (!thread) throw DomainError.notFound('thread', threadId);
     return thread;
+  }
+
+  // Every transaction that changes which runs a thread has (starting one, ending one, deleting the
+  // thread) takes this lock first, before any run row: one order for all of them, so they queue
+  // behind each other instead of deadlocking. NO KEY UPDATE, so inserting a message (whose foreign
+  // key takes KEY SHARE on the thread) is not blocked by it. A deleted thread is locked too: its
+  // runs still end.
+  async lockForRuns(tx: Tx, userId: string, threadId: string): Promise<void> {
+    await tx.rows('SELECT id FROM threads WHERE id = $1 AND user_id = $2 FOR NO KEY UPDATE', [
+      threadId,
+      userId,
+    ]);
   }
 
   list(userId: string, limit: number, offset: number): Promise<[Thread[], number]> {
@@ -61,11 +73,9 @@ export class ThreadStore {
     return this.db.getRepository(Thread).save(thread);
   }
 
-  async softDelete(userId: string, threadId: string): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      await this.require(userId, threadId, manager, true);
-      await manager.getRepository(Thread).softDelete({ id: threadId, userId });
-    });
+  async softDelete(tx: Tx, userId: string, threadId: string): Promise<void> {
+    await this.require(userId, threadId, tx.manager, true);
+    await tx.manager.getRepository(Thread).softDelete({ id: threadId, userId });
   }
 
   addMessage(
@@ -110,13 +120,26 @@ export class ThreadStore {
       .getMany();
   }
 
-  // The newest messages of a thread, oldest first: the conversation an agent sees.
-  async recentMessages(userId: string, threadId: string, limit: number): Promise<Message[]> {
-    const newest = await this.db.getRepository(Message).find({
-      where: { userId, threadId },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: limit,
-    });
+  // The conversation a run's agent sees: the thread's messages of the runs created before it and
+  // its own question, the newest `limit`, in conversation order (each question, then its answer).
+  // A run queued behind others does not see the questions sent after it, and sees the answers of
+  // the runs before it, which were written after its own question.
+  async conversationFor(
+    run: { userId: string; threadId: string; id: string },
+    limit: number,
+  ): Promise<Message[]> {
+    const newest = await this.db
+      .getRepository(Message)
+      .createQueryBuilder('m')
+      .innerJoin('runs', 'r', 'r.id = m.run_id')
+      .innerJoin('runs', 'me', 'me.id = :runId', { runId: run.id })
+      .where('m.user_id = :userId AND m.thread_id = :threadId', run)
+      .andWhere('(r.created_at, r.id) <= (me.created_at, me.id)')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .addOrderBy('m.created_at', 'DESC')
+      .limit(limit)
+      .getMany();
     return newest.reverse();
   }
 }

@@ -1,4 +1,4 @@
-import { OnModuleDestroy } from '@nestjs/common';
+import { BeforeApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import {
@@ -39,7 +39,7 @@ export class AgentGateway
     OnGatewayInit,
     OnGatewayConnection<WebSocket>,
     OnGatewayDisconnect<WebSocket>,
-    OnModuleDestroy
+    BeforeApplicationShutdown
 {
   private readonly sessions = new Map<WebSocket, WsSession>();
   private heartbeat?: NodeJS.Timeout;
@@ -69,8 +69,9 @@ export class AgentGateway
   }
 
   // Clients are told to reconnect (here after a restart, or to another instance) rather than left
-  // with an abnormal close.
-  onModuleDestroy(): void {
+  // with an abnormal close. After the runs in hand were finished or handed back, so sockets keep
+  // their events while the instance drains.
+  beforeApplicationShutdown(): void {
     clearInterval(this.heartbeat);
     for (const socket of this.sessions.keys())
       socket.close(GOING_AWAY_CLOSE, 'server shutting down');

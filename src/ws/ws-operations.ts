@@ -9,9 +9,9 @@ import {
   RunRefDto,
   SubscribeDto,
 } from '../runs/dto/run-ref.dto';
-import { StartAgentDto } from '../runs/dto/start-agent.dto';
+import { StartAgentFrameDto } from '../runs/dto/start-agent.dto';
 import { UserMessageFrameDto } from '../runs/dto/user-message.dto';
-import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
+import { CreateThreadFrameDto } from '../threads/dto/thread-fields.dto';
 import { ThreadPageRefDto, ThreadRefDto, UpdateThreadFrameDto } from '../threads/dto/thread-id.dto';
 import { RunEvent } from '../runs/run-event';
 import { ThreadService } from '../threads/thread.service';
@@ -52,20 +52,18 @@ const threads = (ctx: OperationContext) => ctx.resolve(ThreadService);
 // make. Upper-case aliases (START_AGENT) are accepted by lower-casing the type.
 export const WS_OPERATIONS: Record<string, Operation<object>> = {
   start_agent: op({
-    dto: StartAgentDto,
-    run: async (p, ctx) => {
-      const service = await handler(ctx);
-      const started = await service.handleStartAgent(p);
-      const events = await service.followRun(started.run_id, 0);
+    dto: StartAgentFrameDto,
+    run: async ({ idempotency_key, ...dto }, ctx) => {
+      const { started, events } = await (await handler(ctx)).startAndFollow(dto, idempotency_key);
       return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
     },
   }),
   user_message: op({
     dto: UserMessageFrameDto,
-    run: async (p, ctx) => {
+    run: async ({ thread_id, idempotency_key, ...dto }, ctx) => {
       const service = await handler(ctx);
-      const started = await service.handleUserMessage(p.thread_id, p.message);
-      const events = await service.followRun(started.run_id, 0);
+      const started = await service.handleUserMessage(thread_id, dto, idempotency_key);
+      const { events } = await service.followRun(started.run_id, 0);
       return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
     },
   }),
@@ -77,23 +75,29 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
     dto: SubscribeDto,
     run: async (p, ctx) => {
       const after = p.after ?? 0;
-      const events = await (await handler(ctx)).followRun(p.run_id, after);
+      const { runId, events } = await (await handler(ctx)).followRun(p.run_id, after);
       // `ended`: the run is over and nothing is after `after`, so no updates will come.
       return {
         type: 'ack',
-        payload: { run_id: p.run_id, after, ended: events === null },
-        follow: { runId: p.run_id, events },
+        payload: { run_id: runId, after, ended: events === null },
+        follow: { runId, events },
       };
     },
   }),
   unsubscribe: op({
     dto: RunRefDto,
-    run: (p, ctx) => ack({ run_id: p.run_id, unsubscribed: ctx.session.unfollow(p.run_id) }),
+    run: async (p, ctx) => {
+      // A client id names the same subscription as the run's own id.
+      const runId = ctx.session.follows(p.run_id)
+        ? p.run_id
+        : (await (await handler(ctx)).getRunStatus(p.run_id)).run_id;
+      return ack({ run_id: runId, unsubscribed: ctx.session.unfollow(runId) });
+    },
   }),
   approve_tool: op({
     dto: ApproveToolFrameDto,
-    run: async ({ run_id, interrupt_id, ...answer }, ctx) =>
-      ack((await handler(ctx)).handleApproval(run_id, interrupt_id, answer)),
+    run: async ({ run_id, interrupt_id, idempotency_key, ...answer }, ctx) =>
+      ack((await handler(ctx)).handleApproval(run_id, interrupt_id, answer, idempotency_key)),
   }),
   get_approvals: op({
     dto: RunRefDto,
@@ -117,8 +121,9 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
     run: async (p, ctx) => ack((await handler(ctx)).getThreadRuns(p.thread_id, p)),
   }),
   create_thread: op({
-    dto: CreateThreadDto,
-    run: async (p, ctx) => ack((await threads(ctx)).create(p)),
+    dto: CreateThreadFrameDto,
+    run: async ({ idempotency_key, ...dto }, ctx) =>
+      ack((await handler(ctx)).handleCreateThread(dto, idempotency_key)),
   }),
   list_threads: op({
     dto: PaginationQueryDto,

@@ -47,6 +47,10 @@ export class WsSession {
     if (!subscription.closed) this.subscriptions.set(runId, subscription);
   }
 
+  follows(runId: string): boolean {
+    return this.subscriptions.has(runId);
+  }
+
   unfollow(runId: string): boolean {
     const subscription = this.subscriptions.get(runId);
     subscription?.unsubscribe();

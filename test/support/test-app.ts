@@ -53,6 +53,8 @@ export async function startTestApp(
     JWT_SECRET: TEST_JWT_SECRET,
     SSE_HEARTBEAT_MS: '15000',
     WS_HEARTBEAT_MS: '30000',
+    // A test that closes its app mid-run hands the run back at once.
+    SHUTDOWN_GRACE_MS: '0',
     DATABASE_URL: databaseUrl,
     ...options.env,
   });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { DiscoveryService } from '@nestjs/core';
 import { AgentTool, ToolInputError, ToolOptions } from './agent-tool';
 import { CalculatorTool } from './calculator.tool';
-import { toolContext } from './tool-context.fixture';
+import { toolContext } from '../../../test/fixtures/tool-context.fixture';
 import { ToolRegistry } from './tool.registry';
 
 // Reports a throw as a rejection whether the tool throws synchronously or rejects.

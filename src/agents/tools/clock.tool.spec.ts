@@ -3,7 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { AgentTool, ToolInputError, ToolOptions } from './agent-tool';
 import { ClockTool } from './clock.tool';
 import { ToolRegistry } from './tool.registry';
-import { toolContext } from './tool-context.fixture';
+import { toolContext } from '../../../test/fixtures/tool-context.fixture';
 
 const NOW = '2026-01-02T03:04:05.000Z';
 

@@ -6,7 +6,7 @@ import { ToolCall } from '../llm/chat-model.port';
 import { AgentTool, ToolHandler, ToolInputError, ToolOptions } from './agent-tool';
 import { CalculatorTool } from './calculator.tool';
 import { ClockTool } from './clock.tool';
-import { toolContext } from './tool-context.fixture';
+import { toolContext } from '../../../test/fixtures/tool-context.fixture';
 import { ToolRegistry } from './tool.registry';
 import { WaitTool } from './wait.tool';
 

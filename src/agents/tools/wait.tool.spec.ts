@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DiscoveryService } from '@nestjs/core';
 import { AgentTool, ToolOptions } from './agent-tool';
-import { toolContext } from './tool-context.fixture';
+import { toolContext } from '../../../test/fixtures/tool-context.fixture';
 import { ToolRegistry } from './tool.registry';
 import { MAX_WAIT_SECONDS, WaitTool } from './wait.tool';
 

@@ -37,10 +37,13 @@ export class StreamQueryDto {
 
 // WebSocket payloads that name a run (`stop_agent`, `unsubscribe`, `get_run_status`).
 export class RunRefDto {
-  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
+  @ApiProperty({
+    description: 'The run id, or your own client id of the run (`id` when you started it)',
+    example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e',
+  })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(100)
+  @MaxLength(200)
   run_id: string;
 }
 
@@ -54,9 +57,12 @@ export class SubscribeDto extends RunRefDto {
 }
 
 export class RunEventsFrameDto extends EventsQueryDto {
-  @ApiProperty({ format: 'uuid', example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' })
+  @ApiProperty({
+    description: 'The run id, or your own client id of the run (`id` when you started it)',
+    example: '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e',
+  })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(100)
+  @MaxLength(200)
   run_id: string;
 }

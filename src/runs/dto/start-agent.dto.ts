@@ -1,5 +1,8 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
+import { MULTITASK_STRATEGIES, MultitaskStrategy } from '../multitask-strategy';
 
 export const MAX_QUERY_LENGTH = 20_000;
 
@@ -54,4 +57,28 @@ export class StartAgentDto {
   @IsNotEmpty()
   @MaxLength(200)
   model?: string;
+
+  @MultitaskStrategyField()
+  multitask_strategy?: MultitaskStrategy;
+}
+
+// The `start_agent` frame payload: the same, with the idempotency key REST sends as a header.
+export class StartAgentFrameDto extends StartAgentDto {
+  @IdempotencyKeyField()
+  idempotency_key?: string;
+}
+
+export function MultitaskStrategyField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      enum: MULTITASK_STRATEGIES,
+      default: 'enqueue',
+      description:
+        'When the thread already has a run in progress: `enqueue` waits for it (runs on a ' +
+        'thread execute one after another, in order), `reject` answers 409 thread_busy, ' +
+        '`interrupt` cancels it (and any queued behind it) and starts this one',
+    }),
+    IsOptional(),
+    IsIn(MULTITASK_STRATEGIES),
+  );
 }

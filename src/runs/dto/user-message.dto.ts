@@ -1,6 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { MAX_QUERY_LENGTH } from './start-agent.dto';
+import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
+import { MultitaskStrategy } from '../multitask-strategy';
+import { MAX_QUERY_LENGTH, MultitaskStrategyField } from './start-agent.dto';
 
 // `POST /api/threads/{id}/messages` body.
 export class UserMessageDto {
@@ -9,6 +11,9 @@ export class UserMessageDto {
   @IsNotEmpty()
   @MaxLength(MAX_QUERY_LENGTH)
   message: string;
+
+  @MultitaskStrategyField()
+  multitask_strategy?: MultitaskStrategy;
 }
 
 // The `user_message` frame payload: the same, with the thread id the URL carries over REST.
@@ -18,4 +23,7 @@ export class UserMessageFrameDto extends UserMessageDto {
   @IsNotEmpty()
   @MaxLength(100)
   thread_id: string;
+
+  @IdempotencyKeyField()
+  idempotency_key?: string;
 }

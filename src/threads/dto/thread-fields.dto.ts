@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
 
 export class CreateThreadDto {
   @ApiPropertyOptional({ maxLength: 500, example: 'Quarterly numbers' })
@@ -19,3 +20,9 @@ export class CreateThreadDto {
 }
 
 export class UpdateThreadDto extends CreateThreadDto {}
+
+// The `create_thread` frame payload: the same, with the idempotency key REST sends as a header.
+export class CreateThreadFrameDto extends CreateThreadDto {
+  @IdempotencyKeyField()
+  idempotency_key?: string;
+}

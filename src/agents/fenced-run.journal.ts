@@ -1,0 +1,221 @@
+import { Injectable } from '@nestjs/common';
+import { ApprovalStore } from '../approvals/approval.store';
+import { RunEvent } from '../runs/run-event';
+import { RunEventBus } from '../runs/run-event.bus';
+import { EventInput } from '../runs/run-event.log';
+import { RunClaim } from '../runs/run-fence';
+import { isTerminal } from '../runs/run-status';
+import { Run } from '../runs/run.entity';
+import { RunJob } from '../runs/run.queue';
+import { RunStore } from '../runs/run.store';
+import { RunFencedError, StatePersistenceService } from '../runs/state-persistence.service';
+import { ThreadStore } from '../threads/thread.store';
+import { ApprovalDecision, ApprovalRequest, RunJournal } from './run-journal';
+
+export interface ClaimedRun {
+  run: Run;
+  journal: RunJournal;
+  // It was running already: picked up after an approval, a crash or a hand-back.
+  resumed: boolean;
+}
+
+// Takes runs for their jobs and gives each execution its journal.
+export abstract class RunJournals {
+  abstract claim(job: RunJob, started: (run: Run) => EventInput): Promise<ClaimedRun | null>;
+}
+
+@Injectable()
+export class FencedRunJournals extends RunJournals {
+  constructor(
+    private readonly persistence: StatePersistenceService,
+    private readonly approvals: ApprovalStore,
+    private readonly threads: ThreadStore,
+    private readonly runs: RunStore,
+    private readonly bus: RunEventBus,
+  ) {
+    super();
+  }
+
+  async claim(job: RunJob, started: (run: Run) => EventInput): Promise<ClaimedRun | null> {
+    const taken = await this.persistence.claim(job, started);
+    if (!taken) return null;
+    const journal = new FencedRunJournal(taken.run, taken.claim, job, this);
+    return { run: taken.run, journal, resumed: taken.resumed };
+  }
+
+  // For the journals: the services they write through.
+  get services() {
+    const { persistence, approvals, threads, runs, bus } = this;
+    return { persistence, approvals, threads, runs, bus };
+  }
+}
+
+// The journal of one claim of a run (see RunJournal). It also knows which events it wrote itself,
+// so a notification of anyone else's write (a cancel from another instance) can stop it at once.
+class FencedRunJournal implements RunJournal {
+  private ownSeq = 0;
+  private writing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly run: Run,
+    private readonly claim: RunClaim,
+    private readonly job: RunJob,
+    private readonly journals: FencedRunJournals,
+  ) {
+    this.ownSeq = run.lastSeq;
+  }
+
+  private get s() {
+    return this.journals.services;
+  }
+
+  async append(...events: EventInput[]): Promise<void> {
+    await this.track(this.s.persistence.append(this.claim, ...events));
+  }
+
+  save(checkpoint: object, version: number): Promise<void> {
+    const { persistence } = this.s;
+    return this.track(
+      persistence.atomically((tx) =>
+        persistence.saveCheckpoint(tx, this.claim, checkpoint, version),
+      ),
+    );
+  }
+
+  async commitCall(completed: EventInput, checkpoint: object, version: number): Promise<void> {
+    const { persistence } = this.s;
+    await this.track(
+      persistence.atomically(async (tx) => {
+        const written = await persistence.appendIn(tx, this.claim, [completed]);
+        await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
+        return written;
+      }),
+    );
+  }
+
+  addUsage(model: string, tokens: { input: number; output: number }): Promise<void> {
+    return this.track(this.s.persistence.addUsage(this.claim, model, tokens));
+  }
+
+  async decision(callKey: string): Promise<ApprovalDecision | null> {
+    const found = await this.s.approvals.findForCall(this.claim.userId, this.run.id, callKey);
+    return found && found.status !== 'pending'
+      ? { status: found.status, message: found.message }
+      : null;
+  }
+
+  async pause(checkpoint: object, version: number, request: ApprovalRequest): Promise<void> {
+    const { persistence, approvals } = this.s;
+    const { userId, runId } = this.claim;
+    await this.track(
+      persistence.atomically(async (tx) => {
+        await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
+        const interrupt = await approvals.open(tx.manager, {
+          userId,
+          runId,
+          callId: request.callKey,
+          agentName: request.agentName,
+          tool: request.tool,
+          arguments: request.arguments,
+        });
+        const written = await persistence.write(
+          tx,
+          this.claim,
+          { from: ['running'], to: 'requires_action' },
+          [
+            {
+              type: 'approval_required',
+              agentName: request.agentName,
+              data: {
+                interrupt_id: interrupt.id,
+                tool: request.tool,
+                call_id: request.callKey,
+                arguments: request.arguments,
+              },
+            },
+          ],
+        );
+        if (written.length === 0) throw new RunFencedError(runId);
+        return written;
+      }),
+    );
+  }
+
+  async complete(answer: string): Promise<void> {
+    const { persistence, threads } = this.s;
+    const written = await this.track(
+      persistence.finish(
+        this.claim,
+        this.run,
+        { from: ['running'], to: 'complete', result: answer },
+        { type: 'agent_completed', data: { answer } },
+        async (tx) => {
+          await threads.addMessage(
+            this.claim.userId,
+            { threadId: this.run.threadId, role: 'assistant', content: answer, runId: this.run.id },
+            tx.manager,
+          );
+          await persistence.completeJob(tx, this.job);
+        },
+      ),
+    );
+    if (!written) throw new RunFencedError(this.run.id);
+  }
+
+  async fail(message: string, code: string): Promise<void> {
+    const { persistence } = this.s;
+    await this.track(
+      persistence.finish(
+        this.claim,
+        this.run,
+        { from: ['running'], to: 'failed', error: message },
+        { type: 'agent_error', data: { message, code } },
+        (tx) => persistence.completeJob(tx, this.job),
+      ),
+    );
+  }
+
+  checkpoint<T extends object>(): Promise<T | null> {
+    return this.s.persistence.loadCheckpoint<T>(this.claim.userId, this.run.id);
+  }
+
+  async lastEvent(): Promise<RunEvent | null> {
+    const { userId, runId } = this.claim;
+    const last = await this.s.runs.findByRef(userId, runId);
+    if (!last || last.lastSeq === 0) return null;
+    const [event] = await this.s.persistence.listEvents(userId, runId, last.lastSeq - 1, 1);
+    return event ?? null;
+  }
+
+  watch(ended: () => void): () => void {
+    const check = async (): Promise<void> => {
+      const run = await this.s.runs.findByRef(this.claim.userId, this.claim.runId);
+      if (!run || isTerminal(run.status) || run.attempt !== this.claim.attempt) ended();
+    };
+    const onSeq = (seq: number): void => {
+      if (seq <= this.ownSeq) return;
+      // It may be one of ours whose answer has not arrived yet: look once our writes are done.
+      void this.writing
+        .then(() => (seq > this.ownSeq ? check() : undefined))
+        .catch(() => undefined);
+    };
+    const off = this.s.bus.subscribe(this.claim.runId, (ref) => onSeq(ref.seq));
+    // The bus was away and may have lost a notification: look now.
+    const offResync = this.s.bus.onResync(() => void check().catch(() => undefined));
+    return () => {
+      off();
+      offResync();
+    };
+  }
+
+  // Remembers the seqs this journal wrote, so the watch can tell them from anyone else's.
+  private track<T extends RunEvent[] | RunEvent | null | void>(write: Promise<T>): Promise<T> {
+    const tracked = write.then((result) => {
+      const events: RunEvent[] = Array.isArray(result) ? result : result ? [result] : [];
+      for (const e of events) this.ownSeq = Math.max(this.ownSeq, e.seq);
+      return result;
+    });
+    this.writing = tracked.catch(() => undefined);
+    return tracked;
+  }
+}

@@ -1,0 +1,38 @@
+import { EventInput } from '../runs/run-event.log';
+import { RunEvent } from '../runs/run-event';
+
+export interface ApprovalRequest {
+  agentName: string;
+  tool: string;
+  callKey: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface ApprovalDecision {
+  status: 'approved' | 'rejected';
+  message: string | null;
+}
+
+// What one execution of a run writes about it, and reads back. Every write is made under the claim
+// the execution holds and is refused (RunFencedError) once the run has ended or another executor
+// has claimed it since: the execution then lets go. FencedRunJournal is the real one.
+export interface RunJournal {
+  append(...events: EventInput[]): Promise<void>;
+  save(checkpoint: object, version: number): Promise<void>;
+  // A tool call's tool_completed and the checkpoint that no longer holds the call, in one commit: a
+  // resumed run can never find the call both finished and still to run.
+  commitCall(completed: EventInput, checkpoint: object, version: number): Promise<void>;
+  addUsage(model: string, tokens: { input: number; output: number }): Promise<void>;
+  // The answer already given for this call, if any.
+  decision(callKey: string): Promise<ApprovalDecision | null>;
+  // Saves the checkpoint, opens the approval and moves the run to requires_action with
+  // approval_required, in one commit.
+  pause(checkpoint: object, version: number, request: ApprovalRequest): Promise<void>;
+  // The final answer: status, event and the assistant's message, in one commit.
+  complete(answer: string): Promise<void>;
+  fail(message: string, code: string): Promise<void>;
+  checkpoint<T extends object>(): Promise<T | null>;
+  lastEvent(): Promise<RunEvent | null>;
+  // Calls `ended` once someone else ends the run (a cancel, on any instance) or claims it.
+  watch(ended: () => void): () => void;
+}

@@ -1,0 +1,55 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { JobWithMetadata } from 'pg-boss';
+import { EnvironmentVariables } from '../config/env.validation';
+import { Lifecycle } from '../health/lifecycle';
+import { RunJobData, RunQueue } from '../runs/run.queue';
+import { RunStore } from '../runs/run.store';
+import { StatePersistenceService } from '../runs/state-persistence.service';
+import { SupervisorAgent } from './supervisor.agent';
+
+// This instance's share of the work (APP_ROLE all or worker): WORKER_CONCURRENCY runs at a time,
+// taken from the queue. On shutdown it stops taking jobs, lets the running ones finish within
+// SHUTDOWN_GRACE_MS, and hands the rest back to the queue for another instance to continue.
+@Injectable()
+export class RunWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RunWorker.name);
+
+  constructor(
+    private readonly queue: RunQueue,
+    private readonly supervisor: SupervisorAgent,
+    private readonly persistence: StatePersistenceService,
+    private readonly runs: RunStore,
+    private readonly lifecycle: Lifecycle,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const concurrency = this.config.get('WORKER_CONCURRENCY', { infer: true });
+    await this.queue.work(concurrency, (job) => this.supervisor.execute(job));
+    await this.queue.workSpent((job) => this.spent(job));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.lifecycle.drain();
+    await this.queue.drain(this.config.get('SHUTDOWN_GRACE_MS', { infer: true }));
+  }
+
+  // A job whose retries are spent: the run ends failed (if it had not ended), and the job is removed
+  // so that its thread's next runs are not held back behind it.
+  private async spent(job: JobWithMetadata<RunJobData>): Promise<void> {
+    const { run_id: runId, user_id: userId } = job.data;
+    const run = await this.runs.findByRef(userId, runId);
+    if (run) {
+      const message = 'The run could not be completed: it was tried too many times.';
+      this.logger.error(`Run ${runId} failed: its job ran out of retries`);
+      await this.persistence.finish(
+        { userId, runId },
+        run,
+        { from: ['queued', 'running'], to: 'failed', error: message },
+        { type: 'agent_error', data: { message, code: 'retries_exhausted' } },
+      );
+    }
+    if (job.sourceId) await this.queue.forget(job.sourceId);
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { RunsModule } from '../runs/runs.module';
+import { AgentsModule } from './agents.module';
+import { RunWorker } from './run.worker';
+
+// Executing runs from the queue: part of the app when APP_ROLE is `all` or `worker`.
+@Module({
+  imports: [AgentsModule, RunsModule],
+  providers: [RunWorker],
+})
+export class WorkerModule {}

@@ -1,0 +1,21 @@
+import { DataSource } from 'typeorm';
+
+// An arbitrary, fixed key: every instance of this app asks for the same lock.
+const MIGRATION_LOCK = 7_340_917_261;
+
+// Runs the pending migrations while holding a PostgreSQL advisory lock, so instances that start
+// together take turns: the first migrates, the others wait and find nothing left to do.
+export async function migrateUnderLock(db: DataSource): Promise<void> {
+  const runner = db.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await db.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    await runner.release();
+  }
+}

@@ -1,0 +1,68 @@
+import { Controller, Get } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { Public } from '../auth/public.decorator';
+import { RunQueue } from '../runs/run.queue';
+import { Lifecycle } from './lifecycle';
+
+const DATABASE_TIMEOUT_MS = 1_500;
+
+// For load balancers and orchestrators: `live` says the process answers (restart it if not);
+// `ready` says it can take work: the database and the queue answer and it is not draining.
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly queue: RunQueue,
+    private readonly lifecycle: Lifecycle,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'The process is up' })
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'The instance takes work: database and queue reachable, not draining' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready; the body says which check failed' })
+  ready() {
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: DATABASE_TIMEOUT_MS }),
+      () => {
+        const queue = this.indicators.check('queue');
+        return this.queue.ready ? queue.up() : queue.down({ message: 'the queue is not started' });
+      },
+      () => {
+        const state = this.indicators.check('lifecycle');
+        return this.lifecycle.isDraining ? state.down({ message: 'draining' }) : state.up();
+      },
+    ]);
+  }
+
+  // The earlier route, under /api: the database check alone.
+  @Get('/')
+  @HealthCheck()
+  @ApiOperation({ summary: 'The database answers (kept for compatibility; see /health/ready)' })
+  check() {
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: DATABASE_TIMEOUT_MS }),
+    ]);
+  }
+}

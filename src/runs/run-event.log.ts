@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Tx } from '../database/transaction';
+import { RunEvent, RunEventRecord, RunEventType, toRunEvent } from './run-event';
+import { RunEventBus } from './run-event.bus';
+import { fenced, fenceParams, RunWriterRef } from './run-fence';
+import { RunStatus, TERMINAL_STATUSES } from './run-status';
+
+export interface EventInput {
+  type: RunEventType;
+  data: Record<string, unknown>;
+  // The agent writing it; the run's own agent when absent (a cancel, an approval).
+  agentName?: string;
+}
+
+// A status change that goes with the events: allowed only from `from`.
+export interface Transition {
+  from: readonly RunStatus[];
+  to?: RunStatus;
+  result?: string;
+  error?: string;
+}
+
+const COLUMNS = 'run_id, thread_id, seq, type, agent_name, data, created_at';
+
+// The event log of runs: run_events, with runs.last_seq as its counter. An event is committed before
+// anyone hears of it: the bus is told inside the transaction that writes it.
+@Injectable()
+export class RunEventLog {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly bus: RunEventBus,
+  ) {}
+
+  // Appends the events (seq last_seq + 1, + 2, ...) and applies the transition, in one statement:
+  // the UPDATE locks the run row, so seqs stay contiguous whoever writes, and nothing is written
+  // once the run left the `from` statuses or the writer's claim is stale. [] when refused.
+  async write(
+    tx: Tx,
+    writer: RunWriterRef,
+    change: Transition,
+    events: EventInput[],
+  ): Promise<RunEvent[]> {
+    if (events.length === 0) return [];
+    const rows = await tx.rows<RunEventRecord>(
+      `WITH r AS (
+         UPDATE runs SET
+           last_seq = last_seq + jsonb_array_length($4::jsonb),
+           updated_at = now(),
+           status = COALESCE($5::varchar, status),
+           result = COALESCE($6::text, result),
+           error = COALESCE($7::text, error),
+           started_at = CASE WHEN $5::varchar = 'running' THEN COALESCE(started_at, now())
+                             ELSE started_at END,
+           finished_at = CASE WHEN $5::varchar = ANY($9::varchar[]) THEN now() ELSE finished_at END
+         WHERE ${fenced('runs', 1, 2, 3)} AND status = ANY($8::varchar[])
+         RETURNING id, user_id, thread_id, last_seq, agent
+       )
+       INSERT INTO run_events (run_id, seq, user_id, thread_id, type, agent_name, data)
+       SELECT r.id, r.last_seq - jsonb_array_length($4::jsonb) + e.ord, r.user_id, r.thread_id,
+              e.v ->> 'type', COALESCE(e.v ->> 'agent', r.agent), e.v -> 'data'
+       FROM r CROSS JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(v, ord)
+       RETURNING ${COLUMNS}`,
+      [
+        ...fenceParams(writer),
+        JSON.stringify(
+          events.map((e) => ({ type: e.type, agent: e.agentName ?? null, data: e.data })),
+        ),
+        change.to ?? null,
+        change.result ?? null,
+        change.error ?? null,
+        change.from,
+        TERMINAL_STATUSES,
+      ],
+    );
+    if (rows.length === 0) return [];
+    const written = rows.map(toRunEvent).sort((a, b) => a.seq - b.seq);
+    const last = written[written.length - 1];
+    await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq });
+    return written;
+  }
+
+  list(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
+    return this.db
+      .query<RunEventRecord[]>(
+        `SELECT ${COLUMNS} FROM run_events
+         WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+        [runId, userId, after, limit],
+      )
+      .then((rows) => rows.map(toRunEvent));
+  }
+}

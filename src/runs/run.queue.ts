@@ -1,0 +1,133 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { PgBoss } from 'pg-boss';
+import type { Db, Job, JobWithMetadata } from 'pg-boss';
+import { EnvironmentVariables } from '../config/env.validation';
+import { Tx } from '../database/transaction';
+import { Run } from './run.entity';
+
+export const RUN_QUEUE = 'runs';
+// Where a run's job lands once its retries are spent (a run that keeps killing its worker, or an
+// outage longer than the retries): its handler ends the run failed.
+export const SPENT_RUN_QUEUE = 'runs_spent';
+const SCHEMA = 'pgboss';
+
+export interface RunJobData {
+  run_id: string;
+  user_id: string;
+}
+
+export type RunJob = Job<RunJobData>;
+
+// The runs' queue: pg-boss 12 in the app's own PostgreSQL (schema `pgboss`), started and stopped
+// with the app. A run's job is sent in the transaction that makes the run executable, so no crash
+// can leave one without the other. Jobs are keyed by thread under key_strict_fifo: a thread's jobs
+// never run at once. Per-job heartbeats hand a dead worker's runs to another instance.
+@Injectable()
+export class RunQueue implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RunQueue.name);
+  private readonly boss: PgBoss;
+  private started = false;
+
+  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
+    const monitor = config.get('QUEUE_MONITOR_SECONDS', { infer: true });
+    this.boss = new PgBoss({
+      connectionString: config.get('DATABASE_URL', { infer: true }),
+      schema: SCHEMA,
+      application_name: 'netra-queue',
+      max: 4,
+      connectionTimeoutMillis: 2_000,
+      useListenNotify: true,
+      // How often a stale heartbeat is looked for: a dead worker's runs move within
+      // RUN_HEARTBEAT_SECONDS plus this.
+      monitorIntervalSeconds: monitor,
+      superviseIntervalSeconds: monitor,
+      instanceName: `netra-${config.get('APP_ROLE', { infer: true })}`,
+    });
+    // Without a listener an 'error' event would throw; a queue that cannot reach the database
+    // (an outage) keeps trying by itself.
+    this.boss.on('error', (err: Error) => this.logger.warn(`Queue: ${err.message}`));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.boss.start();
+    const heartbeatSeconds = this.config.get('RUN_HEARTBEAT_SECONDS', { infer: true });
+    await this.boss.createQueue(SPENT_RUN_QUEUE, { retryLimit: 5, retryDelay: 5 });
+    const options = {
+      retryLimit: 20,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 30,
+      // An upper bound on one execution; a dead worker is found by its heartbeat long before.
+      expireInSeconds: 3_600,
+      heartbeatSeconds,
+      deadLetter: SPENT_RUN_QUEUE,
+    };
+    await this.boss.createQueue(RUN_QUEUE, { policy: 'key_strict_fifo', notify: true, ...options });
+    // An existing queue keeps its settings on createQueue; bring them up to this configuration.
+    await this.boss.updateQueue(RUN_QUEUE, { notify: true, ...options });
+    this.started = true;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.started = false;
+    await this.boss.stop({ graceful: false, close: true }).catch((err: unknown) => {
+      this.logger.warn(`Queue stop: ${String(err)}`);
+    });
+  }
+
+  get ready(): boolean {
+    return this.started;
+  }
+
+  // Sends the job that executes the run, inside the caller's transaction.
+  async dispatch(tx: Tx, run: Pick<Run, 'id' | 'userId' | 'threadId'>): Promise<string> {
+    const data: RunJobData = { run_id: run.id, user_id: run.userId };
+    const id = await this.boss.send(RUN_QUEUE, data, { singletonKey: run.threadId, db: over(tx) });
+    if (!id) throw new Error(`the queue did not take the job of run ${run.id}`);
+    return id;
+  }
+
+  // Completes the job inside the transaction that ends its run, so the thread's next job can be
+  // fetched the moment that commits.
+  async completeIn(tx: Tx, job: Pick<RunJob, 'id' | 'retryCount'>): Promise<void> {
+    await this.boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, undefined, {
+      db: over(tx),
+    });
+  }
+
+  async work(concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<void> {
+    await this.boss.work<RunJobData>(
+      RUN_QUEUE,
+      { localConcurrency: concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
+      async ([job]) => handler(job),
+    );
+  }
+
+  async workSpent(handler: (job: JobWithMetadata<RunJobData>) => Promise<void>): Promise<void> {
+    await this.boss.work(
+      SPENT_RUN_QUEUE,
+      { includeMetadata: true, pollingIntervalSeconds: 5 },
+      async ([job]: JobWithMetadata<RunJobData>[]) => handler(job),
+    );
+  }
+
+  // A spent job holds its thread's key (key_strict_fifo) until it is gone.
+  async forget(jobId: string): Promise<void> {
+    await this.boss.deleteJob(RUN_QUEUE, jobId);
+  }
+
+  // Stops taking jobs and waits up to `graceMs` for the running ones; the jobs still running then are
+  // failed back to the queue (another instance continues them from their checkpoints) and their
+  // handlers' signals aborted. The pool stays open for the app's last requests.
+  async drain(graceMs: number): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: graceMs, close: false });
+  }
+}
+
+// pg-boss statements on the caller's transaction.
+function over(tx: Tx): Db {
+  return {
+    executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.rows(text, values) }),
+  };
+}

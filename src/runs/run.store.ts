@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { isUuid } from '../common/ids';
+import { Tx } from '../database/transaction';
+import { fenced, fenceParams, RunClaim } from './run-fence';
+import { ACTIVE_STATUSES, RUNNABLE_STATUSES } from './run-status';
+import { Run } from './run.entity';
+
+export interface NewRunRow {
+  userId: string;
+  threadId: string;
+  clientRunId: string | null;
+  query: string;
+  agent: string;
+  model: string | null;
+}
+
+// The runs table. Singleton: every method takes the owner, and every query filters by it.
+@Injectable()
+export class RunStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  // A run by the id the server gave it or by the caller's own client id (`run_123`).
+  async findByRef(userId: string, ref: string): Promise<Run | null> {
+    const repo = this.db.getRepository(Run);
+    if (isUuid(ref)) {
+      const byId = await repo.findOneBy({ id: ref, userId });
+      if (byId) return byId;
+    }
+    return repo.findOneBy({ userId, clientRunId: ref });
+  }
+
+  findByClientId(userId: string, clientRunId: string): Promise<Run | null> {
+    return this.db.getRepository(Run).findOneBy({ userId, clientRunId });
+  }
+
+  listByThread(
+    userId: string,
+    threadId: string,
+    limit: number,
+    offset: number,
+  ): Promise<[Run[], number]> {
+    return this.db.getRepository(Run).findAndCount({
+      where: { userId, threadId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+
+  // The thread's unfinished runs in the order they execute: the first is the one executing (or
+  // waiting for an approval, or next to start), the others wait their turn.
+  activeOnThread(tx: Tx, userId: string, threadId: string): Promise<Run[]> {
+    return tx.manager.getRepository(Run).find({
+      where: { userId, threadId, status: In([...ACTIVE_STATUSES]) },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+  }
+
+  insert(tx: Tx, row: NewRunRow): Promise<Run> {
+    const repo = tx.manager.getRepository(Run);
+    return repo.save(repo.create({ ...row, status: 'queued' }));
+  }
+
+  async setJob(tx: Tx, runId: string, jobId: string): Promise<void> {
+    await tx.manager.getRepository(Run).update({ id: runId }, { jobId });
+  }
+
+  // An executor takes the run: its attempt number goes up by one, and from then on writes carrying
+  // an older number are refused. Null when there is nothing to execute (the run finished, or waits
+  // for a person). The row stays locked until the caller's transaction ends.
+  async claim(tx: Tx, userId: string, runId: string): Promise<Run | null> {
+    const repo = tx.manager.getRepository(Run);
+    const run = await repo.findOne({
+      where: { id: runId, userId, status: In([...RUNNABLE_STATUSES]) },
+      lock: { mode: 'for_no_key_update' },
+    });
+    if (!run) return null;
+    run.attempt += 1;
+    await repo.update({ id: run.id }, { attempt: run.attempt });
+    return run;
+  }
+
+  // Adds one model call's tokens to the run's per-model totals, atomically; fenced like every
+  // write of the executor.
+  async addUsage(
+    tx: Tx,
+    claim: RunClaim,
+    model: string,
+    tokens: { input: number; output: number },
+  ): Promise<boolean> {
+    const rows = await tx.rows(
+      `UPDATE runs SET usage = jsonb_set(usage, ARRAY[$4::text], jsonb_build_object(
+         'input_tokens', COALESCE((usage -> $4::text ->> 'input_tokens')::int, 0) + $5::int,
+         'output_tokens', COALESCE((usage -> $4::text ->> 'output_tokens')::int, 0) + $6::int))
+       WHERE ${fenced('runs', 1, 2, 3)} RETURNING id`,
+      [...fenceParams(claim), model, tokens.input, tokens.output],
+    );
+    return rows.length > 0;
+  }
+}
