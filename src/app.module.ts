@@ -55,7 +55,11 @@ export class AppModule {
           inject: [ConfigService],
           useFactory: (config: Config) => ({
             ...dataSourceOptions(config.get('DATABASE_URL', { infer: true })),
-            extra: { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true },
+            extra: {
+              max: config.get('DB_POOL_SIZE', { infer: true }),
+              connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+              keepAlive: true,
+            },
           }),
           // Migrations under an advisory lock, before anything gets the data source: instances
           // starting together take turns instead of racing.

@@ -100,6 +100,14 @@ export class EnvironmentVariables {
   @Max(3600)
   QUEUE_MONITOR_SECONDS = 10;
 
+  // Connections the app keeps to PostgreSQL (the queue and the event listener have their own few).
+  // Each run in progress holds one briefly per write; keep it above WORKER_CONCURRENCY.
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  @Max(500)
+  DB_POOL_SIZE = 20;
+
   // How long an Idempotency-Key is remembered.
   @Type(() => Number)
   @IsInt()

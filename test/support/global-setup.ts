@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedDatabase, startEmbeddedDatabase } from '../../src/config/embedded-database';
+import { freePort } from './free-port';
 
 declare global {
   var __NETRA_EMBEDDED_PG__: EmbeddedDatabase | undefined;
@@ -24,15 +24,4 @@ export default async function globalSetup(): Promise<void> {
   });
   globalThis.__NETRA_EMBEDDED_PG__ = db;
   process.env.TEST_ADMIN_DATABASE_URL = db.url;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
