@@ -1,5 +1,6 @@
-// Two projects: fast unit tests of single classes, and e2e tests over real HTTP and WebSocket
-// against a real PostgreSQL (DATABASE_URL if set, else an embedded one started once).
+// Three projects: fast unit tests of single classes; medium tests of stores and SQL against a real
+// PostgreSQL; e2e tests over real HTTP, WebSocket and processes against a real PostgreSQL. The
+// database is DATABASE_URL if set, else an embedded one started once; each test file makes its own.
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
@@ -10,6 +11,15 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       transform,
+    },
+    {
+      displayName: 'medium',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/medium/**/*.medium-spec.ts'],
+      transform,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
     {
       displayName: 'e2e',

@@ -32,7 +32,7 @@ export class ApprovalService {
     dto: ApprovalDecisionDto,
   ): Promise<ApprovalAnswerView> {
     const userId = this.ctx.userId;
-    const run = await this.requireRun(runRef);
+    const run = await this.requireRun(runRef, tx);
     const decided = await this.store.decide(
       tx.manager,
       userId,
@@ -66,7 +66,7 @@ export class ApprovalService {
       return { ...ApprovalView.of(decided), replayed: false };
     }
     // Not decided now: answered before (return that answer), or not this user's (not found).
-    const earlier = await this.store.find(userId, run.id, interruptId);
+    const earlier = await this.store.find(userId, run.id, interruptId, tx);
     if (!earlier) throw new DomainError('not_found', `approval ${interruptId} not found`);
     // A pending row here means the run is gone from under it (deleted), which the caller cannot fix.
     if (earlier.status === 'pending')
@@ -74,8 +74,8 @@ export class ApprovalService {
     return { ...ApprovalView.of(earlier), replayed: true };
   }
 
-  private async requireRun(ref: string) {
-    const run = await this.runs.findByRef(this.ctx.userId, ref);
+  private async requireRun(ref: string, tx?: Tx) {
+    const run = await this.runs.findByRef(this.ctx.userId, ref, tx);
     if (!run) throw DomainError.notFound('run', ref);
     return run;
   }

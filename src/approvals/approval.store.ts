@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { isUuid } from '../common/ids';
+import { Tx } from '../database/transaction';
 import { Decision } from './dto/approval-decision.dto';
 import { RunInterrupt } from './run-interrupt.entity';
 
@@ -14,9 +15,10 @@ export class ApprovalStore {
     return this.db.getRepository(RunInterrupt).findOneBy({ userId, runId, callId });
   }
 
-  find(userId: string, runId: string, interruptId: string): Promise<RunInterrupt | null> {
+  find(userId: string, runId: string, interruptId: string, tx?: Tx): Promise<RunInterrupt | null> {
     if (!isUuid(runId) || !isUuid(interruptId)) return Promise.resolve(null);
-    return this.db.getRepository(RunInterrupt).findOneBy({ userId, runId, id: interruptId });
+    const repo = (tx?.manager ?? this.db.manager).getRepository(RunInterrupt);
+    return repo.findOneBy({ userId, runId, id: interruptId });
   }
 
   list(userId: string, runId: string): Promise<RunInterrupt[]> {

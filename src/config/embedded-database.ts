@@ -19,6 +19,8 @@ function loadEmbeddedPostgres(): EmbeddedPostgresClass {
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+  // Starts it again after stop(), on the same data (tests of an outage use it).
+  start(): Promise<void>;
 }
 
 const USER = 'postgres';
@@ -61,6 +63,7 @@ export async function startEmbeddedDatabase(options: {
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`,
     stop: () => pg.stop(),
+    start: () => pg.start(),
   };
 }
 

@@ -51,7 +51,7 @@ export class AgentService {
   // that run instead of a second one.
   async createRun(tx: Tx, input: NewRun): Promise<CreatedRun> {
     const userId = this.ctx.userId;
-    const earlier = await this.findByClientId(input);
+    const earlier = await this.findByClientId(input, tx);
     if (earlier) return { run: earlier, created: false, waiting: false };
     try {
       return await this.insertRun(tx, userId, input);
@@ -149,9 +149,9 @@ export class AgentService {
     return { items: runs.map((r) => RunStatusView.of(r)), total, limit, offset };
   }
 
-  private async findByClientId(input: NewRun): Promise<Run | null> {
+  private async findByClientId(input: NewRun, tx?: Tx): Promise<Run | null> {
     if (!input.clientRunId) return null;
-    const run = await this.runs.findByClientId(this.ctx.userId, input.clientRunId);
+    const run = await this.runs.findByClientId(this.ctx.userId, input.clientRunId, tx);
     if (run && (run.query !== input.query || (input.threadId && input.threadId !== run.threadId))) {
       throw new DomainError(
         'idempotency_conflict',

@@ -11,6 +11,7 @@ export const RUN_QUEUE = 'runs';
 // outage longer than the retries): its handler ends the run failed.
 export const SPENT_RUN_QUEUE = 'runs_spent';
 const SCHEMA = 'pgboss';
+const ERROR_LOG_EVERY_MS = 30_000;
 
 export interface RunJobData {
   run_id: string;
@@ -45,8 +46,24 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
       instanceName: `netra-${config.get('APP_ROLE', { infer: true })}`,
     });
     // Without a listener an 'error' event would throw; a queue that cannot reach the database
-    // (an outage) keeps trying by itself.
-    this.boss.on('error', (err: Error) => this.logger.warn(`Queue: ${err.message}`));
+    // (an outage) keeps trying by itself, and every one of its workers says so each poll: one line
+    // every 30 s is enough.
+    this.boss.on('error', (err: Error) => this.quietly(err));
+  }
+
+  private lastLogged = 0;
+  private unlogged = 0;
+
+  private quietly(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastLogged < ERROR_LOG_EVERY_MS) {
+      this.unlogged += 1;
+      return;
+    }
+    const more = this.unlogged > 0 ? ` (and ${this.unlogged} more since the last one)` : '';
+    this.logger.warn(`Queue: ${err.message}${more}`);
+    this.lastLogged = now;
+    this.unlogged = 0;
   }
 
   async onModuleInit(): Promise<void> {

@@ -21,9 +21,10 @@ export interface NewRunRow {
 export class RunStore {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  // A run by the id the server gave it or by the caller's own client id (`run_123`).
-  async findByRef(userId: string, ref: string): Promise<Run | null> {
-    const repo = this.db.getRepository(Run);
+  // A run by the id the server gave it or by the caller's own client id (`run_123`); inside `tx`
+  // when given, so a transaction needs no second connection.
+  async findByRef(userId: string, ref: string, tx?: Tx): Promise<Run | null> {
+    const repo = (tx?.manager ?? this.db.manager).getRepository(Run);
     if (isUuid(ref)) {
       const byId = await repo.findOneBy({ id: ref, userId });
       if (byId) return byId;
@@ -31,8 +32,8 @@ export class RunStore {
     return repo.findOneBy({ userId, clientRunId: ref });
   }
 
-  findByClientId(userId: string, clientRunId: string): Promise<Run | null> {
-    return this.db.getRepository(Run).findOneBy({ userId, clientRunId });
+  findByClientId(userId: string, clientRunId: string, tx?: Tx): Promise<Run | null> {
+    return (tx?.manager ?? this.db.manager).getRepository(Run).findOneBy({ userId, clientRunId });
   }
 
   listByThread(

@@ -7,7 +7,21 @@ import { WsClient } from './ws-client';
 export interface Started {
   run_id: string;
   thread_id: string;
+  status: string;
   replayed: boolean;
+}
+
+// What a start may ask for beyond the query, on either channel.
+export interface StartOptions {
+  multitask_strategy?: 'reject' | 'enqueue' | 'interrupt';
+  // The Idempotency-Key header over REST, idempotency_key in the frame over WebSocket.
+  idempotency_key?: string;
+}
+
+export interface StartInput extends StartOptions {
+  query: string;
+  id?: string;
+  thread_id?: string;
 }
 
 // What a client sees when a call fails, whichever channel it used.
@@ -25,8 +39,8 @@ export class ChannelError extends Error {
 // through both implementations and compares what comes out.
 export interface Channel {
   readonly name: 'rest' | 'ws';
-  start(input: { query: string; id?: string; thread_id?: string }): Promise<Started>;
-  sendMessage(threadId: string, message: string): Promise<Started>;
+  start(input: StartInput): Promise<Started>;
+  sendMessage(threadId: string, message: string, options?: StartOptions): Promise<Started>;
   // Follows a run from `after` until its terminal event, or until onEvent returns true.
   follow(
     runId: string,
@@ -42,7 +56,7 @@ export interface Channel {
   status(runId: string): Promise<{ status: string; result?: string; error?: string }>;
   events(runId: string, after?: number): Promise<RunEvent[]>;
   history(threadId: string): Promise<{ role: string; content: string; run_id: string | null }[]>;
-  createThread(title: string): Promise<{ id: string; title: string }>;
+  createThread(title: string, idempotencyKey?: string): Promise<{ id: string; title: string }>;
   getThread(threadId: string): Promise<{ id: string; title: string }>;
   renameThread(threadId: string, title: string): Promise<{ id: string; title: string }>;
   deleteThread(threadId: string): Promise<void>;
@@ -52,7 +66,9 @@ export interface Channel {
     interruptId: string,
     decision: 'approve' | 'reject',
     message?: string,
+    idempotencyKey?: string,
   ): Promise<{ status: string; replayed: boolean; decided_by: string; message: string | null }>;
+  approvals(runId: string): Promise<{ id: string; status: string; tool: string }[]>;
   listThreads(): Promise<{ id: string; title: string }[]>;
   close(): Promise<void>;
 }
@@ -79,12 +95,19 @@ class RestChannel implements Channel {
     this.api = new RestClient(app.http, token);
   }
 
-  async start(input: { query: string; id?: string; thread_id?: string }): Promise<Started> {
-    return ok(await this.api.post('/api/agent/run_agent', input), 202);
+  async start({ idempotency_key, ...input }: StartInput): Promise<Started> {
+    return ok(await this.api.post('/api/agent/run_agent', input, keyed(idempotency_key)), 202);
   }
 
-  async sendMessage(threadId: string, message: string): Promise<Started> {
-    return ok(await this.api.post(`/api/threads/${threadId}/messages`, { message }), 202);
+  async sendMessage(threadId: string, message: string, options: StartOptions = {}) {
+    const { idempotency_key, ...rest } = options;
+    const body = { message, ...rest };
+    const res = await this.api.post(
+      `/api/threads/${threadId}/messages`,
+      body,
+      keyed(idempotency_key),
+    );
+    return ok<Started>(res, 202);
   }
 
   async follow(runId: string, after = 0, onEvent?: (e: RunEvent) => boolean | void) {
@@ -108,7 +131,12 @@ class RestChannel implements Channel {
       method: 'POST',
       body: input,
       onEvent: (e) => {
-        started ??= { run_id: e.run_id, thread_id: e.thread_id, replayed: false };
+        started ??= {
+          run_id: e.run_id,
+          thread_id: e.thread_id,
+          status: 'started',
+          replayed: false,
+        };
         return onEvent?.(e, started);
       },
     });
@@ -132,8 +160,8 @@ class RestChannel implements Channel {
       .items;
   }
 
-  async createThread(title: string) {
-    return ok(await this.api.post('/api/threads', { title }), 201);
+  async createThread(title: string, idempotencyKey?: string) {
+    return ok(await this.api.post('/api/threads', { title }, keyed(idempotencyKey)), 201);
   }
 
   async listThreads() {
@@ -161,12 +189,18 @@ class RestChannel implements Channel {
     interruptId: string,
     decision: 'approve' | 'reject',
     message?: string,
+    idempotencyKey?: string,
   ) {
-    const res = await this.api.post(`/api/agent/${runId}/approvals/${interruptId}`, {
-      decision,
-      message,
-    });
+    const res = await this.api.post(
+      `/api/agent/${runId}/approvals/${interruptId}`,
+      { decision, message },
+      keyed(idempotencyKey),
+    );
     return ok(res, 200);
+  }
+
+  async approvals(runId: string) {
+    return ok(await this.api.get(`/api/agent/${runId}/approvals`), 200);
   }
 
   close(): Promise<void> {
@@ -179,19 +213,23 @@ class WsChannel implements Channel {
 
   constructor(readonly client: WsClient) {}
 
-  async start(input: { query: string; id?: string; thread_id?: string }): Promise<Started> {
+  async start(input: StartInput): Promise<Started> {
     return ack(await this.client.request('start_agent', input));
   }
 
-  async sendMessage(threadId: string, message: string): Promise<Started> {
-    return ack(await this.client.request('user_message', { thread_id: threadId, message }));
+  async sendMessage(threadId: string, message: string, options: StartOptions = {}) {
+    const payload = { thread_id: threadId, message, ...options };
+    return ack<Started>(await this.client.request('user_message', payload));
   }
 
   async follow(runId: string, after = 0, onEvent?: (e: RunEvent) => boolean | void) {
     await this.client.request('unsubscribe', { run_id: runId });
     const from = this.client.frames.length;
-    ack(await this.client.request('subscribe', { run_id: runId, after }));
-    return this.collect(runId, from, onEvent);
+    // The ack names the run by its id, also when it was asked for by the client's own id.
+    const subscribed = ack<{ run_id: string }>(
+      await this.client.request('subscribe', { run_id: runId, after }),
+    );
+    return this.collect(subscribed.run_id, from, onEvent);
   }
 
   async startAndFollow(
@@ -222,8 +260,10 @@ class WsChannel implements Channel {
     ).items;
   }
 
-  async createThread(title: string) {
-    return ack(await this.client.request('create_thread', { title }));
+  async createThread(title: string, idempotencyKey?: string) {
+    return ack(
+      await this.client.request('create_thread', { title, idempotency_key: idempotencyKey }),
+    );
   }
 
   async listThreads() {
@@ -251,9 +291,20 @@ class WsChannel implements Channel {
     interruptId: string,
     decision: 'approve' | 'reject',
     message?: string,
+    idempotencyKey?: string,
   ) {
-    const payload = { run_id: runId, interrupt_id: interruptId, decision, message };
+    const payload = {
+      run_id: runId,
+      interrupt_id: interruptId,
+      decision,
+      message,
+      idempotency_key: idempotencyKey,
+    };
     return ack(await this.client.request('approve_tool', payload));
+  }
+
+  async approvals(runId: string) {
+    return ack(await this.client.request('get_approvals', { run_id: runId }));
   }
 
   async close(): Promise<void> {
@@ -294,6 +345,10 @@ class WsChannel implements Channel {
       void this.client.waitFor(() => scan());
     });
   }
+}
+
+function keyed(key: string | undefined): Record<string, string> {
+  return key === undefined ? {} : { 'idempotency-key': key };
 }
 
 function ok<T = any>(res: { status: number; body: any }, expected: number): T {

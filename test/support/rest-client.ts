@@ -15,8 +15,12 @@ export class RestClient {
     return this.request<T>('GET', path, undefined, headers);
   }
 
-  post<T = any>(path: string, body?: unknown): Promise<HttpResult<T>> {
-    return this.request<T>('POST', path, body);
+  post<T = any>(
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResult<T>> {
+    return this.request<T>('POST', path, body, headers);
   }
 
   patch<T = any>(path: string, body?: unknown): Promise<HttpResult<T>> {

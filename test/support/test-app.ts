@@ -55,6 +55,7 @@ export async function startTestApp(
     WS_HEARTBEAT_MS: '30000',
     // A test that closes its app mid-run hands the run back at once.
     SHUTDOWN_GRACE_MS: '0',
+    APP_ROLE: 'all',
     DATABASE_URL: databaseUrl,
     ...options.env,
   });

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { RunJournals } from '../../src/agents/fenced-run.journal';
+import { ApprovalStore } from '../../src/approvals/approval.store';
+import { RunEvent } from '../../src/runs/run-event';
+import { EventInput } from '../../src/runs/run-event.log';
+import { Run } from '../../src/runs/run.entity';
+import { RunJob } from '../../src/runs/run.queue';
+import { RunFencedError } from '../../src/runs/state-persistence.service';
+import { runOf } from '../fixtures/agent-loop.fixture';
+import { FakeRuns } from '../fixtures/fake-runs';
+import { startRunsContext } from './runs-context';
+
+// What a test needs of a world of runs, real or fake: the journals an executor uses, and what the
+// owner does from another connection.
+interface World {
+  journals: RunJournals;
+  queuedRun(): Promise<Run>;
+  job(run: Run): RunJob;
+  status(run: Run): Promise<string>;
+  events(run: Run): Promise<RunEvent[]>;
+  cancel(run: Run): Promise<void>;
+  answer(run: Run, callKey: string, decision: 'approved' | 'rejected'): Promise<void>;
+  close(): Promise<void>;
+}
+
+function jobOf(run: Run): RunJob {
+  return {
+    id: randomUUID(),
+    name: 'runs',
+    data: { run_id: run.id, user_id: run.userId },
+    expireInSeconds: 3600,
+    heartbeatSeconds: 30,
+    retryCount: 0,
+    signal: new AbortController().signal,
+  };
+}
+
+function fakeWorld(): Promise<World> {
+  const runs = new FakeRuns();
+  return Promise.resolve({
+    journals: runs,
+    queuedRun: () => Promise.resolve(runs.addRun(runOf({ status: 'queued', userId: 'mia' }))),
+    job: (run) => runs.job(run),
+    status: (run) => Promise.resolve(runs.row(run.id).status),
+    events: (run) => Promise.resolve(runs.eventsOf(run.id)),
+    cancel: (run) => Promise.resolve(void runs.cancel(run.id)),
+    answer: (run, key, decision) => Promise.resolve(runs.answer(run.id, key, decision)),
+    close: () => Promise.resolve(),
+  });
+}
+
+async function realWorld(): Promise<World> {
+  const ctx = await startRunsContext();
+  const approvals = ctx.app.get(ApprovalStore);
+  return {
+    journals: ctx.app.get(RunJournals),
+    queuedRun: () => ctx.queuedRun(),
+    job: jobOf,
+    status: async (run) => (await ctx.row(run.id)).status,
+    events: (run) => ctx.persistence.listEvents(run.userId, run.id, 0, 1000),
+    cancel: async (run) => {
+      await ctx.persistence.cancel({ userId: run.userId, runId: run.id }, run, 'by user');
+    },
+    answer: (run, key, decision) =>
+      ctx.persistence.atomically(async (tx) => {
+        const interrupt = await approvals.findForCall(run.userId, run.id, key);
+        const decided = await approvals.decide(
+          tx.manager,
+          run.userId,
+          run.id,
+          interrupt!.id,
+          decision === 'approved' ? 'approve' : 'reject',
+          undefined,
+        );
+        await ctx.persistence.resume(
+          tx,
+          { userId: run.userId, runId: run.id },
+          await ctx.row(run.id),
+          {
+            type: 'approval_resolved',
+            data: { call_id: decided!.callId, decision },
+          },
+        );
+      }),
+    close: () => ctx.close(),
+  };
+}
+
+const started: EventInput = { type: 'agent_started', data: { agent: 'supervisor' } };
+const thinking: EventInput = { type: 'agent_thinking', data: { text: 'hm', step: 1 } };
+
+// The rules the executor relies on, held against the real journals (PostgreSQL) and the fake one
+// the unit tests use, so the two cannot drift apart.
+describe.each([
+  ['FencedRunJournals (PostgreSQL)', realWorld],
+  ['FakeRuns', fakeWorld],
+])('%s', (_name, makeWorld) => {
+  let world: World;
+  beforeAll(async () => (world = await makeWorld()));
+  afterAll(() => world.close());
+
+  const claim = async (run: Run) => {
+    const taken = await world.journals.claim(world.job(run), () => started);
+    if (!taken) throw new Error('not claimed');
+    return taken;
+  };
+  const types = async (run: Run) => (await world.events(run)).map((e) => e.type);
+
+  it('starts a queued run on its first claim and resumes it on the next', async () => {
+    const run = await world.queuedRun();
+    const first = await claim(run);
+    expect(first.resumed).toBe(false);
+    expect(first.run.status).toBe('running');
+    expect(await world.status(run)).toBe('running');
+    const second = await claim(run);
+    expect(second.resumed).toBe(true);
+    expect(second.run.attempt).toBe(first.run.attempt + 1);
+    expect(await types(run)).toEqual(['agent_started']);
+  });
+
+  it('claims nothing for a run that ended or waits for a person', async () => {
+    const ended = await world.queuedRun();
+    await world.cancel(ended);
+    expect(await world.journals.claim(world.job(ended), () => started)).toBeNull();
+
+    const waiting = await world.queuedRun();
+    const { journal } = await claim(waiting);
+    await journal.pause({ v: 1 }, 2, {
+      agentName: 'supervisor',
+      tool: 'send',
+      callKey: 'k',
+      arguments: {},
+    });
+    expect(await world.journals.claim(world.job(waiting), () => started)).toBeNull();
+  });
+
+  it('refuses every write of an older claim once a newer one holds the run', async () => {
+    const run = await world.queuedRun();
+    const { journal: older } = await claim(run);
+    await claim(run);
+    const refusals: Promise<void>[] = [
+      older.append(thinking),
+      older.save({ stale: true }, 2),
+      older.commitCall({ type: 'tool_completed', data: { call_id: 'c' } }, { stale: true }, 2),
+      older.addUsage('m', { input: 1, output: 1 }),
+      older.pause({}, 2, { agentName: 'supervisor', tool: 'send', callKey: 'k', arguments: {} }),
+      older.complete('stale'),
+    ];
+    for (const refused of refusals) await expect(refused).rejects.toBeInstanceOf(RunFencedError);
+    expect(await types(run)).toEqual(['agent_started']);
+    expect(await older.checkpoint()).toBeNull();
+    expect(await world.status(run)).toBe('running');
+  });
+
+  it('tells a journal its run was ended elsewhere, and refuses its writes after', async () => {
+    const run = await world.queuedRun();
+    const { journal } = await claim(run);
+    const ended = new Promise<void>((resolve) => journal.watch(resolve));
+    await world.cancel(run);
+    await ended;
+    await expect(journal.append(thinking)).rejects.toBeInstanceOf(RunFencedError);
+    await expect(journal.complete('late')).rejects.toBeInstanceOf(RunFencedError);
+    expect(await types(run)).toEqual(['agent_started', 'agent_cancelled']);
+  });
+
+  it('keeps a call and its checkpoint together, and the last event', async () => {
+    const run = await world.queuedRun();
+    const { journal } = await claim(run);
+    await journal.append(thinking, { type: 'tool_executing', data: { call_id: 'c' } });
+    await journal.commitCall({ type: 'tool_completed', data: { call_id: 'c' } }, { frames: 1 }, 2);
+    expect(await journal.checkpoint()).toEqual({ frames: 1 });
+    expect(await journal.lastEvent()).toMatchObject({ type: 'tool_completed', seq: 4 });
+    expect((await world.events(run)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('pauses for an approval, and knows the answer once given', async () => {
+    const run = await world.queuedRun();
+    const { journal } = await claim(run);
+    const request = {
+      agentName: 'supervisor',
+      tool: 'send',
+      callKey: 'key-1',
+      arguments: { to: 'bob' },
+    };
+    await journal.pause({ paused: true }, 2, request);
+    expect(await world.status(run)).toBe('requires_action');
+    const required = (await world.events(run)).at(-1);
+    expect(required).toMatchObject({
+      type: 'approval_required',
+      data: { tool: 'send', call_id: 'key-1', arguments: { to: 'bob' } },
+    });
+    expect(await journal.decision('key-1')).toBeNull();
+    await world.answer(run, 'key-1', 'approved');
+    expect(await world.status(run)).toBe('running');
+    const resumed = await claim(run);
+    expect(resumed.resumed).toBe(true);
+    expect(await resumed.journal.decision('key-1')).toEqual({ status: 'approved', message: null });
+    expect(await resumed.journal.checkpoint()).toEqual({ paused: true });
+  });
+
+  it('ends a run once, complete or failed', async () => {
+    const done = await world.queuedRun();
+    const { journal } = await claim(done);
+    await journal.complete('4');
+    expect(await world.status(done)).toBe('complete');
+    await expect(journal.complete('again')).rejects.toBeInstanceOf(RunFencedError);
+
+    const failed = await world.queuedRun();
+    const { journal: failing } = await claim(failed);
+    await failing.fail('it broke', 'agent_failed');
+    expect(await world.status(failed)).toBe('failed');
+    expect((await world.events(failed)).at(-1)).toMatchObject({
+      type: 'agent_error',
+      data: { message: 'it broke', code: 'agent_failed' },
+    });
+    await failing.fail('twice', 'agent_failed'); // a second failure writes nothing
+    expect(await types(failed)).toEqual(['agent_started', 'agent_error']);
+  });
+});
