@@ -53,10 +53,10 @@ COPY package.json ./
 USER node
 EXPOSE 3000
 
-# Slim images have no curl or wget: ask node's built-in fetch. /api/health is public and answers 200
+# Slim images have no curl or wget: ask node's built-in fetch. /health/ready is public and answers 200
 # only while the database answers. start-period covers the migrations that run at start-up.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/api/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/main.js"]

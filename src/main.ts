@@ -20,7 +20,9 @@ async function bootstrap(): Promise<void> {
     `netra-backend (${config.get('APP_ROLE', { infer: true })}) listening on ${base} ` +
       `(docs: ${base}/docs, WebSocket: ws://localhost:${port}/ws)`,
   );
-  if (runtime.embedded) console.log(`Using the embedded PostgreSQL (data in ${runtime.dataDir})`);
+  if (runtime.embedded) {
+    console.log(`Using the embedded PostgreSQL (data in ${runtime.embedded.dataDir})`);
+  }
   if (runtime.generatedSecret) {
     const token = await app.get(TokenService).sign('dev-user');
     console.log(
