@@ -191,6 +191,27 @@ describe('REST channel', () => {
       expect(threads.status).toBe(200);
     });
 
+    it('streams the same run again for a repeated POST /stream with its Idempotency-Key', async () => {
+      const key = `stream-${Date.now()}`;
+      const body = { query: 'What is 12 + 30?' };
+      const first = await readSse(`${app.http}/api/agent/stream`, {
+        token: api.token!,
+        method: 'POST',
+        body,
+        headers: { 'idempotency-key': key },
+      });
+      const again = await readSse(`${app.http}/api/agent/stream`, {
+        token: api.token!,
+        method: 'POST',
+        body,
+        headers: { 'idempotency-key': key },
+        lastEventId: '2',
+      });
+      expect(again.headers?.get('x-run-id')).toBe(first.headers?.get('x-run-id'));
+      expect(again.events).toEqual(first.events.slice(2));
+      expect(first.events.at(-1)?.type).toBe('agent_completed');
+    });
+
     it('lets go of the run when a POST stream client disconnects', async () => {
       const bus = app.app.get<RunEventBus, InProcessRunEventBus>(RunEventBus);
       const controller = new AbortController();

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RunEvent } from '../src/runs/run-event';
 import { eventually } from './support/eventually';
@@ -21,8 +22,11 @@ describe('two instances, one database', () => {
 
   beforeAll(async () => {
     databaseUrl = await createDatabase();
-    a = await Instance.start('A', databaseUrl);
-    b = await Instance.start('B', databaseUrl);
+    // Started together on an empty database: the migrations take turns under their lock.
+    [a, b] = await Promise.all([
+      Instance.start('A', databaseUrl),
+      Instance.start('B', databaseUrl),
+    ]);
     db = new Client({ connectionString: databaseUrl });
     await db.connect();
   });
@@ -96,10 +100,12 @@ describe('two instances, one database', () => {
   it('delivers events of a run executing on one instance to a client of the other quickly', async () => {
     // Commit-to-client latency across processes: an event's own timestamp (clock_timestamp() at
     // insert) to its arrival at an SSE client of the other instance, for the events written after
-    // the client connected (the runs wait a second first). Reported, not asserted.
+    // the client connected (the runs wait a second first). Ten overlapping runs, started 100 ms
+    // apart as users would, not all in the same millisecond. Reported, not asserted.
     const latencies: number[] = [];
     await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
+        await delay(i * 100);
         const [accepting, following] = i % 2 === 0 ? [a, b] : [b, a];
         const started = await new RestClient(accepting.http, token).post('/api/agent/run_agent', {
           query: 'wait 1 seconds',
@@ -126,5 +132,43 @@ describe('two instances, one database', () => {
         `p99 ${p(0.99)} ms, max ${latencies.at(-1)} ms`,
     );
     expect(latencies.length).toBeGreaterThanOrEqual(10 * 3);
+  });
+});
+
+// APP_ROLE splits the work: api instances serve the channels, worker instances execute runs.
+describe('api and worker instances', () => {
+  it('queues runs on an api instance until a worker instance takes them', async () => {
+    const databaseUrl = await createDatabase();
+    const [api, other] = await Promise.all([
+      Instance.start('api', databaseUrl, { APP_ROLE: 'api' }),
+      Instance.start('api-2', databaseUrl, { APP_ROLE: 'api' }),
+    ]);
+    let worker: Instance | undefined;
+    try {
+      const client = new RestClient(api.http, tokenFor('wes'));
+      const started = await client.post('/api/agent/run_agent', { query: 'What is 2 * 21?' });
+      expect(started.status).toBe(202);
+      // No instance executes: the run waits, and says so.
+      expect((await client.get(`/api/agent/${started.body.run_id}/status`)).body.status).toBe(
+        'queued',
+      );
+
+      worker = await Instance.start('worker', databaseUrl, { APP_ROLE: 'worker' });
+      const sse = await readSse(`${other.http}/api/agent/${started.body.run_id}/stream`, {
+        token: tokenFor('wes'),
+      });
+      expect(sse.events.at(-1)).toMatchObject({
+        type: 'agent_completed',
+        data: { answer: '2 * 21 = 42.' },
+      });
+      // A worker serves no channel, only its health.
+      expect((await new RestClient(worker.http, tokenFor('wes')).get('/api/threads')).status).toBe(
+        404,
+      );
+      expect((await fetch(`${worker.http}/health/ready`)).status).toBe(200);
+    } finally {
+      await Promise.all([api.stop(), other.stop(), worker?.stop()]);
+      await dropDatabase(databaseUrl);
+    }
   });
 });

@@ -6,6 +6,7 @@ export interface SseOptions {
   lastEventId?: string;
   method?: 'GET' | 'POST';
   body?: unknown;
+  headers?: Record<string, string>;
   // Called for each event; return true to drop the connection right after it.
   onEvent?: (event: RunEvent) => boolean | void;
 }
@@ -36,6 +37,7 @@ export function readSse(url: string, options: SseOptions): Promise<SseResult> {
             authorization: `Bearer ${options.token}`,
             ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
             ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}),
+            ...options.headers,
           },
         });
         headers ??= res.headers;
