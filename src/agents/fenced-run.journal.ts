@@ -10,7 +10,7 @@ import { RunJob } from '../runs/run.queue';
 import { RunStore } from '../runs/run.store';
 import { RunFencedError, StatePersistenceService } from '../runs/state-persistence.service';
 import { ThreadStore } from '../threads/thread.store';
-import { ApprovalDecision, ApprovalRequest, RunJournal } from './run-journal';
+import { ApprovalDecision, approvalRequired, ApprovalRequest, RunJournal } from './run-journal';
 
 export interface ClaimedRun {
   run: Run;
@@ -122,18 +122,7 @@ class FencedRunJournal implements RunJournal {
           tx,
           this.claim,
           { from: ['running'], to: 'requires_action' },
-          [
-            {
-              type: 'approval_required',
-              agentName: request.agentName,
-              data: {
-                interrupt_id: interrupt.id,
-                tool: request.tool,
-                call_id: request.callKey,
-                arguments: request.arguments,
-              },
-            },
-          ],
+          [approvalRequired(request, interrupt.id)],
         );
         if (written.length === 0) throw new RunFencedError(runId);
         return written;

@@ -8,6 +8,20 @@ export interface ApprovalRequest {
   arguments: Record<string, unknown>;
 }
 
+// The event that tells clients a call waits for them, with the interrupt that answers it.
+export function approvalRequired(request: ApprovalRequest, interruptId: string): EventInput {
+  return {
+    type: 'approval_required',
+    agentName: request.agentName,
+    data: {
+      interrupt_id: interruptId,
+      tool: request.tool,
+      call_id: request.callKey,
+      arguments: request.arguments,
+    },
+  };
+}
+
 export interface ApprovalDecision {
   status: 'approved' | 'rejected';
   message: string | null;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { RunJournals } from '../../src/agents/fenced-run.journal';
 import { ApprovalStore } from '../../src/approvals/approval.store';
 import { RunEvent } from '../../src/runs/run-event';
@@ -7,7 +6,7 @@ import { Run } from '../../src/runs/run.entity';
 import { RunJob } from '../../src/runs/run.queue';
 import { RunFencedError } from '../../src/runs/state-persistence.service';
 import { runOf } from '../fixtures/agent-loop.fixture';
-import { FakeRuns } from '../fixtures/fake-runs';
+import { FakeRuns, runJob } from '../fixtures/fake-runs';
 import { startRunsContext } from './runs-context';
 
 // What a test needs of a world of runs, real or fake: the journals an executor uses, and what the
@@ -21,18 +20,6 @@ interface World {
   cancel(run: Run): Promise<void>;
   answer(run: Run, callKey: string, decision: 'approved' | 'rejected'): Promise<void>;
   close(): Promise<void>;
-}
-
-function jobOf(run: Run): RunJob {
-  return {
-    id: randomUUID(),
-    name: 'runs',
-    data: { run_id: run.id, user_id: run.userId },
-    expireInSeconds: 3600,
-    heartbeatSeconds: 30,
-    retryCount: 0,
-    signal: new AbortController().signal,
-  };
 }
 
 function fakeWorld(): Promise<World> {
@@ -55,7 +42,7 @@ async function realWorld(): Promise<World> {
   return {
     journals: ctx.app.get(RunJournals),
     queuedRun: () => ctx.queuedRun(),
-    job: jobOf,
+    job: (run) => runJob(run),
     status: async (run) => (await ctx.row(run.id)).status,
     events: (run) => ctx.persistence.listEvents(run.userId, run.id, 0, 1000),
     cancel: async (run) => {
