@@ -11,6 +11,8 @@ declare global {
 // One PostgreSQL for the whole run: DATABASE_URL when given (CI may point at a server), else an
 // embedded one in a temp folder. Each test file then creates its own database in it.
 export default async function globalSetup(): Promise<void> {
+  // The medium and e2e projects both name this setup; Jest runs it once per project, in one process.
+  if (globalThis.__NETRA_EMBEDDED_PG__) return;
   if (process.env.DATABASE_URL) {
     process.env.TEST_ADMIN_DATABASE_URL = process.env.DATABASE_URL;
     return;
