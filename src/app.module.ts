@@ -25,6 +25,8 @@ type Config = ConfigService<EnvironmentVariables, true>;
 // How long a request waits for a database connection before it is told 503 (the database is
 // away), instead of hanging.
 const CONNECT_TIMEOUT_MS = 2_000;
+// No query of the app takes long; one that does is stuck.
+const STATEMENT_TIMEOUT_MS = 10_000;
 
 // forRoot(), not a static @Module: the environment is validated when the app is built (after
 // prepareRuntime filled in the embedded defaults, or after a test chose its database), not on
@@ -59,14 +61,17 @@ export class AppModule {
               max: config.get('DB_POOL_SIZE', { infer: true }),
               connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
               keepAlive: true,
+              // A database that stops answering without closing (a partition) fails a query in
+              // bounded time (503) instead of holding the request forever.
+              statement_timeout: STATEMENT_TIMEOUT_MS,
+              query_timeout: STATEMENT_TIMEOUT_MS + 2_000,
             },
           }),
           // Migrations under an advisory lock, before anything gets the data source: instances
           // starting together take turns instead of racing.
           dataSourceFactory: async (options?: DataSourceOptions) => {
-            const db = await new DataSource(options!).initialize();
-            await migrateUnderLock(db);
-            return db;
+            await migrateUnderLock(options!);
+            return new DataSource(options!).initialize();
           },
         }),
         LifecycleModule,

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
 import { createDatabase, dropDatabase, startTestApp } from './support/test-app';
@@ -46,6 +47,46 @@ describe('a run survives a restart of the app', () => {
       });
       const status = await new RestClient(second.http, token).get(`/api/agent/${runId}/status`);
       expect(status.body).toMatchObject({ status: 'complete', result: 'I waited 5 seconds.' });
+    } finally {
+      await second.stop();
+      await dropDatabase(databaseUrl);
+    }
+  });
+});
+
+describe('runs an earlier version left behind', () => {
+  it('get a job at the next start and finish', async () => {
+    const databaseUrl = await createDatabase();
+    const first = await startTestApp({ databaseUrl });
+    const token = await first.token('una');
+    await first.stop();
+    // What a version without the queue left: a queued run with no job, mid-flight as it stopped.
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    const [thread] = (
+      await db.query(`INSERT INTO threads (user_id, title) VALUES ('una', 'old') RETURNING id`)
+    ).rows;
+    const [run] = (
+      await db.query(
+        `INSERT INTO runs (user_id, thread_id, query, status) VALUES ('una', $1, 'What is 5 * 5?', 'queued')
+         RETURNING id`,
+        [thread.id],
+      )
+    ).rows;
+    await db.query(
+      `INSERT INTO messages (user_id, thread_id, run_id, role, content)
+       VALUES ('una', $1, $2, 'user', 'What is 5 * 5?')`,
+      [thread.id, run.id],
+    );
+    await db.end();
+
+    const second = await startTestApp({ databaseUrl });
+    try {
+      const { events } = await readSse(`${second.http}/api/agent/${run.id}/stream`, { token });
+      expect(events.at(-1)).toMatchObject({
+        type: 'agent_completed',
+        data: { answer: '5 * 5 = 25.' },
+      });
     } finally {
       await second.stop();
       await dropDatabase(databaseUrl);

@@ -39,15 +39,20 @@ export class FencedRunJournals extends RunJournals {
   async claim(job: RunJob, started: (run: Run) => EventInput): Promise<ClaimedRun | null> {
     const taken = await this.persistence.claim(job, started);
     if (!taken) return null;
-    const journal = new FencedRunJournal(taken.run, taken.claim, job, this);
+    const { persistence, approvals, threads, runs, bus } = this;
+    const services = { persistence, approvals, threads, runs, bus };
+    const journal = new FencedRunJournal(taken.run, taken.claim, job, services);
     return { run: taken.run, journal, resumed: taken.resumed };
   }
+}
 
-  // For the journals: the services they write through.
-  get services() {
-    const { persistence, approvals, threads, runs, bus } = this;
-    return { persistence, approvals, threads, runs, bus };
-  }
+// What a journal writes and reads through.
+interface JournalServices {
+  persistence: StatePersistenceService;
+  approvals: ApprovalStore;
+  threads: ThreadStore;
+  runs: RunStore;
+  bus: RunEventBus;
 }
 
 // The journal of one claim of a run (see RunJournal). It also knows which events it wrote itself,
@@ -60,13 +65,9 @@ class FencedRunJournal implements RunJournal {
     private readonly run: Run,
     private readonly claim: RunClaim,
     private readonly job: RunJob,
-    private readonly journals: FencedRunJournals,
+    private readonly s: JournalServices,
   ) {
     this.ownSeq = run.lastSeq;
-  }
-
-  private get s() {
-    return this.journals.services;
   }
 
   async append(...events: EventInput[]): Promise<void> {

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { RunsModule } from '../runs/runs.module';
+import { RunSweeper } from '../runs/run.sweeper';
+import { ThreadsModule } from '../threads/threads.module';
 import { AgentsModule } from './agents.module';
 import { RunWorker } from './run.worker';
 
 // Executing runs from the queue: part of the app when APP_ROLE is `all` or `worker`.
 @Module({
-  imports: [AgentsModule, RunsModule],
-  providers: [RunWorker],
+  imports: [AgentsModule, RunsModule, ThreadsModule],
+  providers: [RunWorker, RunSweeper],
 })
 export class WorkerModule {}

@@ -21,6 +21,7 @@ const MESSAGES = [
   'connect ECONNREFUSED',
   'the database system is',
   'Cannot use a pool after calling end',
+  'Query read timeout',
 ];
 
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {

@@ -12,6 +12,7 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
+import { PostgresRunEventBus } from '../runs/pg-run-event.bus';
 import { RunQueue } from '../runs/run.queue';
 import { Lifecycle } from './lifecycle';
 
@@ -28,6 +29,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly queue: RunQueue,
+    private readonly bus: PostgresRunEventBus,
     private readonly lifecycle: Lifecycle,
   ) {}
 
@@ -40,7 +42,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'The instance takes work: database and queue reachable, not draining' })
+  @ApiOperation({
+    summary: 'The instance takes work: database, queue and event listener up, not draining',
+  })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body says which check failed' })
   ready() {
     return this.health.check([
@@ -48,6 +52,12 @@ export class HealthController {
       () => {
         const queue = this.indicators.check('queue');
         return this.queue.ready ? queue.up() : queue.down({ message: 'the queue is not started' });
+      },
+      // Without it, clients of this instance would hear of other instances' events only at the
+      // feeds' periodic re-read.
+      () => {
+        const events = this.indicators.check('events');
+        return this.bus.listening ? events.up() : events.down({ message: 'not listening' });
       },
       () => {
         const state = this.indicators.check('lifecycle');

@@ -13,8 +13,9 @@ import { RunEvent } from '../runs/run-event';
 @Injectable()
 export class SseWriter implements BeforeApplicationShutdown {
   private readonly heartbeatMs: number;
-  // The streams open now, each with how to end it.
+  // The streams open now, each with how to end it; none opens once the app is closing.
   private readonly open = new Set<() => void>();
+  private closing = false;
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
     this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
@@ -24,6 +25,7 @@ export class SseWriter implements BeforeApplicationShutdown {
   // EventSource reconnects with Last-Event-ID, to another instance behind a load balancer, and
   // resumes with no gap. Without this the HTTP server would wait for every streaming client.
   beforeApplicationShutdown(): void {
+    this.closing = true;
     for (const end of [...this.open]) end();
   }
 
@@ -50,6 +52,8 @@ export class SseWriter implements BeforeApplicationShutdown {
       if (!res.writableEnded) res.end();
     };
     this.open.add(end);
+    // Opened as the app closes (its request was in flight): ended at once, the client reconnects.
+    if (this.closing) return end();
     const subscription = events.subscribe({
       next: (event) => {
         res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);

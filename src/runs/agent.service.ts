@@ -74,6 +74,9 @@ export class AgentService {
     const thread = input.threadId
       ? await this.threads.require(userId, input.threadId, tx.manager, true)
       : await this.threads.create(userId, { title: titleFrom(input.query) }, tx.manager);
+    // The same client id may have been used while this waited for the thread's lock.
+    const raced = input.threadId ? await this.findByClientId(input, tx) : null;
+    if (raced) return { run: raced, created: false, waiting: false };
     const strategy = input.strategy ?? DEFAULT_MULTITASK_STRATEGY;
     const active = input.threadId ? await this.runs.activeOnThread(tx, userId, thread.id) : [];
     if (active.length > 0 && strategy === 'reject') {
@@ -123,7 +126,7 @@ export class AgentService {
   async follow(ref: string, after = 0): Promise<{ run: Run; events: Observable<RunEvent> | null }> {
     const run = await this.getRun(ref);
     if (isTerminal(run.status) && after >= run.lastSeq) return { run, events: null };
-    return { run, events: this.stream.follow(this.ctx.userId, run.id, after) };
+    return { run, events: this.stream.follow(this.ctx.userId, run.id, after, run.lastSeq) };
   }
 
   async cancel(ref: string): Promise<CancelResultView> {

@@ -7,6 +7,10 @@ import { InProcessRunEventBus, RunEventRef } from './run-event.bus';
 
 export const RUN_EVENTS_CHANNEL = 'netra_run_events';
 const RECONNECT_MAX_MS = 5_000;
+// A connection can die without telling (a NAT entry dropped, a failover without a reset): it is
+// asked every HEARTBEAT_MS whether it still listens, and replaced when it does not answer in time.
+const HEARTBEAT_MS = 10_000;
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 // The bus across instances: PostgreSQL LISTEN/NOTIFY. A notification carries only `run_id:seq`
 // (far under the 8000-byte payload limit whatever the event) and is sent in the event's own
@@ -23,6 +27,7 @@ export class PostgresRunEventBus
   private stopped = false;
   private retryMs = 100;
   private retry?: NodeJS.Timeout;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
     super();
@@ -40,7 +45,11 @@ export class PostgresRunEventBus
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
-    await this.client?.end().catch(() => undefined);
+    clearTimeout(this.heartbeat);
+    const client = this.client;
+    this.client = undefined;
+    client?.removeAllListeners('end');
+    await client?.end().catch(() => undefined);
   }
 
   // Whether the listening connection is up (for the readiness check).
@@ -54,6 +63,7 @@ export class PostgresRunEventBus
       application_name: 'netra-run-events',
       connectionTimeoutMillis: 2_000,
       keepAlive: true,
+      keepAliveInitialDelayMillis: HEARTBEAT_MS,
     });
     client.on('notification', (message) => {
       const ref = parseRef(message.payload);
@@ -63,10 +73,7 @@ export class PostgresRunEventBus
     client.on('error', (err) =>
       this.logger.warn(`Event listener connection failed: ${err.message}`),
     );
-    client.on('end', () => {
-      if (this.client === client) this.client = undefined;
-      this.scheduleReconnect();
-    });
+    client.on('end', () => this.drop(client));
     try {
       await client.connect();
       await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
@@ -77,6 +84,49 @@ export class PostgresRunEventBus
     }
     this.client = client;
     this.retryMs = 100;
+    this.scheduleHeartbeat(client);
+  }
+
+  // Lets go of a connection that ended or stopped answering, and makes another.
+  private drop(client: Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    clearTimeout(this.heartbeat);
+    client.removeAllListeners('end');
+    void client.end().catch(() => undefined);
+    this.scheduleReconnect();
+  }
+
+  private scheduleHeartbeat(client: Client): void {
+    if (this.stopped) return;
+    this.heartbeat = setTimeout(() => {
+      void this.ping(client).then(
+        () => this.scheduleHeartbeat(client),
+        (err: unknown) => {
+          this.logger.warn(`Event listener stopped answering: ${String(err)}`);
+          this.drop(client);
+        },
+      );
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  private async ping(client: Client): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const query = client.query<{ listening: boolean }>(
+      'SELECT $1 = ANY(ARRAY(SELECT pg_listening_channels())) AS listening',
+      [RUN_EVENTS_CHANNEL],
+    );
+    query.catch(() => undefined);
+    try {
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer in time')), HEARTBEAT_TIMEOUT_MS);
+      });
+      const result = await Promise.race([query, timedOut]);
+      if (!result.rows[0]?.listening) throw new Error('the connection no longer listens');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private scheduleReconnect(): void {

@@ -35,13 +35,15 @@ export class RunEventStream implements OnModuleDestroy {
     this.stopResync();
   }
 
-  // The caller has checked that the run belongs to the user.
-  follow(userId: string, runId: string, after: number): Observable<RunEvent> {
+  // The caller has checked that the run belongs to the user, and read its last seq: a feed starts
+  // from there at the latest, whatever position the first client claims to have.
+  follow(userId: string, runId: string, after: number, lastSeq: number): Observable<RunEvent> {
     return new Observable<RunEvent>((subscriber) => {
       const key = `${userId}\u0000${runId}`;
       let feed = this.feeds.get(key);
       if (!feed) {
-        feed = new RunFeed(userId, runId, after, this, () => this.feeds.delete(key));
+        const from = Math.min(after, lastSeq);
+        feed = new RunFeed(userId, runId, from, this, () => this.feeds.delete(key));
         this.feeds.set(key, feed);
       }
       const follower = feed.join(subscriber, after);
@@ -124,9 +126,11 @@ class RunFeed {
       return;
     }
     this.pulling = true;
-    void this.read().finally(() => (this.pulling = false));
+    void this.read();
   }
 
+  // `pulling` is cleared in the same turn as the last look at `again`: an announcement that comes
+  // after it starts a read of its own, and none falls between the two.
   private async read(): Promise<void> {
     try {
       do {
@@ -142,6 +146,8 @@ class RunFeed {
       } while (this.again);
     } catch (err) {
       this.failed(err);
+    } finally {
+      this.pulling = false;
     }
   }
 
@@ -194,7 +200,7 @@ class Follower {
   catchUp(): void {
     if (this.catching || this.closed) return;
     this.catching = true;
-    void this.readUp().finally(() => (this.catching = false));
+    void this.readUp();
   }
 
   endIfPast(lastSeq: number): void {
@@ -234,6 +240,9 @@ class Follower {
     } catch (err) {
       if (!isDatabaseUnavailable(err)) return this.fail(err);
       setTimeout(() => this.catchUp(), RETRY_MS).unref();
+    } finally {
+      // In the same turn as the last look at `held`, so no event offered meanwhile is left there.
+      this.catching = false;
     }
   }
 

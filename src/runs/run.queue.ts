@@ -10,7 +10,8 @@ export const RUN_QUEUE = 'runs';
 // Where a run's job lands once its retries are spent (a run that keeps killing its worker, or an
 // outage longer than the retries): its handler ends the run failed.
 export const SPENT_RUN_QUEUE = 'runs_spent';
-const SCHEMA = 'pgboss';
+// pg-boss's schema; its job table (documented by pg-boss) is read by RunSweeper.
+export const QUEUE_SCHEMA = 'pgboss';
 const ERROR_LOG_EVERY_MS = 30_000;
 
 export interface RunJobData {
@@ -34,7 +35,7 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     const monitor = config.get('QUEUE_MONITOR_SECONDS', { infer: true });
     this.boss = new PgBoss({
       connectionString: config.get('DATABASE_URL', { infer: true }),
-      schema: SCHEMA,
+      schema: QUEUE_SCHEMA,
       application_name: 'netra-queue',
       max: 4,
       connectionTimeoutMillis: 2_000,
@@ -69,7 +70,12 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await this.boss.start();
     const heartbeatSeconds = this.config.get('RUN_HEARTBEAT_SECONDS', { infer: true });
-    await this.boss.createQueue(SPENT_RUN_QUEUE, { retryLimit: 5, retryDelay: 5 });
+    await this.boss.createQueue(SPENT_RUN_QUEUE, {
+      retryLimit: 5,
+      retryDelay: 5,
+      heartbeatSeconds,
+    });
+    await this.boss.updateQueue(SPENT_RUN_QUEUE, { heartbeatSeconds });
     const options = {
       retryLimit: 20,
       retryDelay: 1,
@@ -103,6 +109,20 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     const id = await this.boss.send(RUN_QUEUE, data, { singletonKey: run.threadId, db: over(tx) });
     if (!id) throw new Error(`the queue did not take the job of run ${run.id}`);
     return id;
+  }
+
+  // Whether this fetch of the job is still the live one (active, this retryCount), checked and
+  // its row locked (it refreshes the heartbeat) in the caller's transaction. A worker that stalled
+  // after fetching finds it retried elsewhere and must not take the run back.
+  async holds(tx: Tx, job: Pick<RunJob, 'id' | 'retryCount'>): Promise<boolean> {
+    const touched = (await this.boss.touch(
+      RUN_QUEUE,
+      [{ id: job.id, retryCount: job.retryCount }],
+      {
+        db: over(tx),
+      },
+    )) as { affected?: number };
+    return touched.affected === 1;
   }
 
   // Completes the job inside the transaction that ends its run, so the thread's next job can be

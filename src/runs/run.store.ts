@@ -68,18 +68,20 @@ export class RunStore {
     await tx.manager.getRepository(Run).update({ id: runId }, { jobId });
   }
 
-  // An executor takes the run: its attempt number goes up by one, and from then on writes carrying
-  // an older number are refused. Null when there is nothing to execute (the run finished, or waits
-  // for a person). The row stays locked until the caller's transaction ends.
-  async claim(tx: Tx, userId: string, runId: string): Promise<Run | null> {
-    const repo = tx.manager.getRepository(Run);
-    const run = await repo.findOne({
+  // The run, locked until the caller's transaction ends, if an executor has work on it (it is
+  // queued or running; not finished, not waiting for a person).
+  lockRunnable(tx: Tx, userId: string, runId: string): Promise<Run | null> {
+    return tx.manager.getRepository(Run).findOne({
       where: { id: runId, userId, status: In([...RUNNABLE_STATUSES]) },
       lock: { mode: 'for_no_key_update' },
     });
-    if (!run) return null;
+  }
+
+  // An executor takes the (locked) run: its attempt number goes up by one, and from then on writes
+  // carrying an older number are refused.
+  async claim(tx: Tx, run: Run): Promise<Run> {
     run.attempt += 1;
-    await repo.update({ id: run.id }, { attempt: run.attempt });
+    await tx.manager.getRepository(Run).update({ id: run.id }, { attempt: run.attempt });
     return run;
   }
 

@@ -27,6 +27,14 @@ import { StatePersistenceService } from './state-persistence.service';
     RunEventStream,
     AgentService,
   ],
-  exports: [RunEventBus, RunStore, RunQueue, StatePersistenceService, RunEventStream, AgentService],
+  exports: [
+    RunEventBus,
+    PostgresRunEventBus,
+    RunStore,
+    RunQueue,
+    StatePersistenceService,
+    RunEventStream,
+    AgentService,
+  ],
 })
 export class RunsModule {}

@@ -84,15 +84,18 @@ export class StatePersistenceService {
   }
 
   // An executor takes the run for `job`: a new attempt, and for a queued run its start (running,
-  // with `started`). Null when there is nothing to execute.
+  // with `started`). Null when there is nothing to execute, or when this fetch of the job is no
+  // longer the live one (the queue gave it to another worker meanwhile). Run row first, then the
+  // job's, as the transaction that ends a run takes them.
   claim(
     job: RunJob,
     started: (run: Run) => EventInput,
   ): Promise<{ run: Run; claim: RunClaim; resumed: boolean } | null> {
     const { run_id: runId, user_id: userId } = job.data;
     return this.atomically(async (tx) => {
-      const run = await this.runs.claim(tx, userId, runId);
-      if (!run) return null;
+      const runnable = await this.runs.lockRunnable(tx, userId, runId);
+      if (!runnable || !(await this.queue.holds(tx, job))) return null;
+      const run = await this.runs.claim(tx, runnable);
       const claim = { userId, runId, attempt: run.attempt };
       const resumed = run.status === 'running';
       if (!resumed) {
@@ -162,18 +165,25 @@ export class StatePersistenceService {
       event,
     ]);
     if (written.length === 0) return false;
-    await this.runs.setJob(tx, run.id, await this.queue.dispatch(tx, run));
+    await this.dispatch(tx, run);
     return true;
   }
 
   // The thread's first unfinished run executes; if it is queued and has no job yet (it waited its
   // turn), it gets one now. Called with the thread locked, after every change of its runs.
   async dispatchNext(tx: Tx, userId: string, threadId: string): Promise<Run | null> {
-    const [head] = await this.runs.activeOnThread(tx, userId, threadId);
+    const [head, ...rest] = await this.runs.activeOnThread(tx, userId, threadId);
     if (!head || head.status !== 'queued' || head.jobId) return null;
-    head.jobId = await this.queue.dispatch(tx, head);
-    await this.runs.setJob(tx, head.id, head.jobId);
+    // Never a second job on the thread: the ones behind the head wait without one.
+    if (rest.some((run) => run.jobId || run.status !== 'queued')) return null;
+    await this.dispatch(tx, head);
     return head;
+  }
+
+  // Sends the job that executes (or continues) the run, and records it on the run.
+  async dispatch(tx: Tx, run: Run): Promise<void> {
+    run.jobId = await this.queue.dispatch(tx, run);
+    await this.runs.setJob(tx, run.id, run.jobId);
   }
 
   // Completes the run's job in the transaction that ends the run (see RunQueue.completeIn).

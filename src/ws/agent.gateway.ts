@@ -43,6 +43,7 @@ export class AgentGateway
 {
   private readonly sessions = new Map<WebSocket, WsSession>();
   private heartbeat?: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -72,12 +73,15 @@ export class AgentGateway
   // with an abnormal close. After the runs in hand were finished or handed back, so sockets keep
   // their events while the instance drains.
   beforeApplicationShutdown(): void {
+    this.closing = true;
     clearInterval(this.heartbeat);
     for (const socket of this.sessions.keys())
       socket.close(GOING_AWAY_CLOSE, 'server shutting down');
   }
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    // Accepted while the app closes: told to go elsewhere at once.
+    if (this.closing) return socket.close(GOING_AWAY_CLOSE, 'server shutting down');
     const user = this.tokens.verify(tokenOf(request));
     const session = new WsSession(socket, user);
     this.sessions.set(socket, session);

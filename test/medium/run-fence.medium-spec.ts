@@ -4,6 +4,8 @@ import { eventually } from '../support/eventually';
 import { RunCheckpointStore } from '../../src/runs/run-checkpoint.store';
 import { EventInput, RunEventLog } from '../../src/runs/run-event.log';
 import { RunClaim } from '../../src/runs/run-fence';
+import { RunSweeper } from '../../src/runs/run.sweeper';
+import { ThreadStore } from '../../src/threads/thread.store';
 import { Run } from '../../src/runs/run.entity';
 import { RunsContext, startRunsContext } from './runs-context';
 
@@ -25,18 +27,23 @@ describe('run fencing (SQL)', () => {
   });
   afterAll(() => ctx.close());
 
+  // Takes the run as an executor's claim does (without its queue job).
+  const claimIn = async (tx: Tx, runId: string) => {
+    const runnable = await ctx.runs.lockRunnable(tx, 'mia', runId);
+    return runnable ? ctx.runs.claim(tx, runnable) : null;
+  };
+  const reclaim = (run: Run) => ctx.persistence.atomically((tx) => claimIn(tx, run.id));
+
   // A claimed, running run, and the claim.
   const claimed = async (): Promise<{ run: Run; claim: RunClaim }> => {
     const queued = await ctx.queuedRun();
-    const run = await ctx.persistence.atomically((tx) => ctx.runs.claim(tx, 'mia', queued.id));
+    const run = await reclaim(queued);
     const claim = { userId: 'mia', runId: queued.id, attempt: run!.attempt };
     await ctx.persistence.atomically((tx) =>
       log.write(tx, claim, { from: ['queued'], to: 'running' }, [thinking(0)]),
     );
     return { run: run!, claim };
   };
-  const reclaim = (run: Run) =>
-    ctx.persistence.atomically((tx) => ctx.runs.claim(tx, 'mia', run.id));
   const write = (claim: RunClaim, events: EventInput[]) =>
     ctx.persistence.atomically((tx) => log.write(tx, claim, { from: ['running'] }, events));
 
@@ -80,7 +87,7 @@ describe('run fencing (SQL)', () => {
     const runner = db.createQueryRunner();
     await runner.connect();
     await runner.startTransaction();
-    const claiming = await ctx.runs.claim(new Tx(runner.manager), 'mia', run.id);
+    const claiming = await claimIn(new Tx(runner.manager), run.id);
     const stale = write(claim, [thinking(1)]);
     const staleSave = ctx.persistence.atomically((tx) => checkpoints.save(tx, claim, {}, 2));
     // Both wait on the claim's row lock before it commits.
@@ -103,6 +110,22 @@ describe('run fencing (SQL)', () => {
     expect(await stale).toEqual([]);
     expect(await staleSave).toBe(false);
     expect((await ctx.row(run.id)).lastSeq).toBe(1);
+  });
+
+  it('does not let a worker whose fetch of the job was retried elsewhere take the run', async () => {
+    const run = await ctx.queuedRun();
+    const stalled = await ctx.fetchedJob(run);
+    // The stalled worker's heartbeat lapsed: the job went back and another worker fetched it.
+    await db.query(`UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE id = $1`, [
+      stalled.id,
+    ]);
+    expect(await ctx.persistence.claim(stalled, () => thinking(0))).toBeNull();
+    expect(await ctx.row(run.id)).toMatchObject({ status: 'queued', attempt: 0, lastSeq: 0 });
+    const live = await ctx.fetchedJob(run);
+    expect(await ctx.persistence.claim(live, () => thinking(0))).toMatchObject({
+      claim: { attempt: 1 },
+      resumed: false,
+    });
   });
 
   it('lets the owner cancel whatever claim holds the run, and then refuses the executor', async () => {
@@ -150,5 +173,51 @@ describe('run fencing (SQL)', () => {
     const terminal = events.filter((e) => ['agent_cancelled', 'agent_completed'].includes(e.type));
     expect(terminal).toHaveLength(1);
     expect(events.at(-1)).toEqual(terminal[0]);
+  });
+});
+
+// The net under the queue: a thread head that should have a live job and has none gets one.
+describe('RunSweeper', () => {
+  let ctx: RunsContext;
+  let sweeper: RunSweeper;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    ctx = await startRunsContext();
+    db = ctx.app.get(DataSource);
+    sweeper = new RunSweeper(db, ctx.persistence, ctx.runs, ctx.app.get(ThreadStore));
+  });
+  afterAll(() => ctx.close());
+
+  it('sends a job for a head left without one, or whose job ended without it, once', async () => {
+    // A run from before the queue: queued, no job.
+    const old = await ctx.queuedRun();
+    await db.query('UPDATE runs SET job_id = NULL WHERE id = $1', [old.id]);
+    // A running run whose job completed (a worker let go of it while it should not have).
+    const orphan = await ctx.queuedRun();
+    const job = await ctx.fetchedJob(orphan);
+    await ctx.persistence.claim(job, () => thinking(0));
+    await db.query(`UPDATE pgboss.job SET state = 'completed' WHERE id = $1`, [job.id]);
+    // Healthy ones are left alone: queued with its job, and one waiting for a person.
+    const healthy = await ctx.queuedRun();
+    const waiting = await ctx.queuedRun();
+    await db.query(`UPDATE runs SET status = 'requires_action', job_id = NULL WHERE id = $1`, [
+      waiting.id,
+    ]);
+
+    expect(await sweeper.sweep()).toBe(2);
+    expect(await sweeper.sweep()).toBe(0);
+    const [oldRow, orphanRow, healthyRow, waitingRow] = await Promise.all(
+      [old, orphan, healthy, waiting].map((r) => ctx.row(r.id)),
+    );
+    expect(oldRow.jobId).not.toBeNull();
+    expect(orphanRow.jobId).not.toBe(job.id);
+    expect(healthyRow.jobId).toBe(healthy.jobId);
+    expect(waitingRow.jobId).toBeNull();
+    const states = await db.query<{ id: string; state: string }[]>(
+      'SELECT id, state FROM pgboss.job WHERE id = ANY($1)',
+      [[oldRow.jobId, orphanRow.jobId]],
+    );
+    expect(states.map((s) => s.state)).toEqual(['created', 'created']);
   });
 });

@@ -6,7 +6,7 @@ import { Run } from '../../src/runs/run.entity';
 import { RunJob } from '../../src/runs/run.queue';
 import { RunFencedError } from '../../src/runs/state-persistence.service';
 import { runOf } from '../fixtures/agent-loop.fixture';
-import { FakeRuns, runJob } from '../fixtures/fake-runs';
+import { FakeRuns } from '../fixtures/fake-runs';
 import { startRunsContext } from './runs-context';
 
 // What a test needs of a world of runs, real or fake: the journals an executor uses, and what the
@@ -14,7 +14,8 @@ import { startRunsContext } from './runs-context';
 interface World {
   journals: RunJournals;
   queuedRun(): Promise<Run>;
-  job(run: Run): RunJob;
+  // The run's job as its worker holds it.
+  job(run: Run): Promise<RunJob>;
   status(run: Run): Promise<string>;
   events(run: Run): Promise<RunEvent[]>;
   cancel(run: Run): Promise<void>;
@@ -27,7 +28,7 @@ function fakeWorld(): Promise<World> {
   return Promise.resolve({
     journals: runs,
     queuedRun: () => Promise.resolve(runs.addRun(runOf({ status: 'queued', userId: 'mia' }))),
-    job: (run) => runs.job(run),
+    job: (run) => Promise.resolve(runs.job(run)),
     status: (run) => Promise.resolve(runs.row(run.id).status),
     events: (run) => Promise.resolve(runs.eventsOf(run.id)),
     cancel: (run) => Promise.resolve(void runs.cancel(run.id)),
@@ -42,7 +43,7 @@ async function realWorld(): Promise<World> {
   return {
     journals: ctx.app.get(RunJournals),
     queuedRun: () => ctx.queuedRun(),
-    job: (run) => runJob(run),
+    job: (run) => ctx.fetchedJob(run),
     status: async (run) => (await ctx.row(run.id)).status,
     events: (run) => ctx.persistence.listEvents(run.userId, run.id, 0, 1000),
     cancel: async (run) => {
@@ -86,8 +87,8 @@ describe.each([
   beforeAll(async () => (world = await makeWorld()));
   afterAll(() => world.close());
 
-  const claim = async (run: Run) => {
-    const taken = await world.journals.claim(world.job(run), () => started);
+  const claim = async (run: Run, job?: RunJob) => {
+    const taken = await world.journals.claim(job ?? (await world.job(run)), () => started);
     if (!taken) throw new Error('not claimed');
     return taken;
   };
@@ -108,7 +109,7 @@ describe.each([
   it('claims nothing for a run that ended or waits for a person', async () => {
     const ended = await world.queuedRun();
     await world.cancel(ended);
-    expect(await world.journals.claim(world.job(ended), () => started)).toBeNull();
+    expect(await world.journals.claim(await world.job(ended), () => started)).toBeNull();
 
     const waiting = await world.queuedRun();
     const { journal } = await claim(waiting);
@@ -118,7 +119,7 @@ describe.each([
       callKey: 'k',
       arguments: {},
     });
-    expect(await world.journals.claim(world.job(waiting), () => started)).toBeNull();
+    expect(await world.journals.claim(await world.job(waiting), () => started)).toBeNull();
   });
 
   it('refuses every write of an older claim once a newer one holds the run', async () => {

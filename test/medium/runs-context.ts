@@ -1,9 +1,12 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { Tx } from '../../src/database/transaction';
 import { RunStore } from '../../src/runs/run.store';
 import { Run } from '../../src/runs/run.entity';
+import { RunJob } from '../../src/runs/run.queue';
+import { runJob } from '../fixtures/fake-runs';
 import { StatePersistenceService } from '../../src/runs/state-persistence.service';
 import { ThreadStore } from '../../src/threads/thread.store';
 import { createDatabase, dropDatabase, TEST_JWT_SECRET } from '../support/test-app';
@@ -12,8 +15,10 @@ export interface RunsContext {
   app: INestApplicationContext;
   persistence: StatePersistenceService;
   runs: RunStore;
-  // A queued run on a new thread of the user, as a start makes it (without its job).
+  // A queued run on a new thread of the user, with its queue job, as a start makes it.
   queuedRun(userId?: string): Promise<Run>;
+  // The run's job as a worker holds it once fetched (active), for a claim.
+  fetchedJob(run: Run): Promise<RunJob>;
   row(runId: string): Promise<Run>;
   close(): Promise<void>;
 }
@@ -34,6 +39,12 @@ export async function startRunsContext(): Promise<RunsContext> {
   const persistence = app.get(StatePersistenceService);
   const runs = app.get(RunStore);
   const threads = app.get(ThreadStore);
+  const db = app.get(DataSource);
+  const row = async (runId: string): Promise<Run> => {
+    const found = await db.getRepository(Run).findOneBy({ id: runId });
+    if (!found) throw new Error(`no run ${runId}`);
+    return found;
+  };
   return {
     app,
     persistence,
@@ -41,7 +52,7 @@ export async function startRunsContext(): Promise<RunsContext> {
     queuedRun: (userId = 'mia') =>
       persistence.atomically(async (tx: Tx) => {
         const thread = await threads.create(userId, { title: 't' }, tx.manager);
-        return runs.insert(tx, {
+        const run = await runs.insert(tx, {
           userId,
           threadId: thread.id,
           clientRunId: null,
@@ -49,13 +60,26 @@ export async function startRunsContext(): Promise<RunsContext> {
           agent: 'supervisor',
           model: null,
         });
+        return (await persistence.dispatchNext(tx, userId, thread.id)) ?? run;
       }),
-    row: async (runId) => {
-      const [found] = await app
-        .get(StatePersistenceService)
-        .atomically((tx) => tx.manager.getRepository(Run).findBy({ id: runId }));
-      return found;
+    // What pg-boss's fetch does to the job row; no worker runs here to fetch it. An earlier job of
+    // the thread (a run that paused for approval) is done by then, as its handler returned.
+    fetchedJob: async (run) => {
+      const { jobId } = await row(run.id);
+      await db.query(
+        `UPDATE pgboss.job SET state = 'completed', completed_on = now()
+         WHERE singleton_key = $1 AND state = 'active' AND id <> $2`,
+        [run.threadId, jobId],
+      );
+      // TypeORM answers an UPDATE with [rows, count].
+      const [[fetched]] = await db.query<[{ retry_count: number }[], number]>(
+        `UPDATE pgboss.job SET state = 'active', started_on = now(), heartbeat_on = now()
+         WHERE id = $1 RETURNING retry_count`,
+        [jobId],
+      );
+      return { ...runJob(run), id: jobId!, retryCount: fetched.retry_count };
     },
+    row,
     close: async () => {
       await app.close();
       await dropDatabase(databaseUrl);
