@@ -19,6 +19,9 @@ export class DurableRuns1764200000000 implements MigrationInterface {
       CREATE INDEX runs_thread_active_idx ON runs (thread_id, created_at, id)
       WHERE status IN ('queued', 'running', 'requires_action')`);
     await q.query(`DROP INDEX runs_active_idx`);
+    // A thread's runs execute in created_at order; the time a run is written under the thread's
+    // lock, not the start of its transaction (which may have waited for the lock behind another).
+    await q.query(`ALTER TABLE runs ALTER COLUMN created_at SET DEFAULT clock_timestamp()`);
 
     await q.query(`
       CREATE TABLE idempotency_keys (
@@ -36,6 +39,7 @@ export class DurableRuns1764200000000 implements MigrationInterface {
 
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE idempotency_keys`);
+    await q.query(`ALTER TABLE runs ALTER COLUMN created_at SET DEFAULT now()`);
     await q.query(
       `CREATE INDEX runs_active_idx ON runs (status) WHERE status IN ('queued', 'running')`,
     );
