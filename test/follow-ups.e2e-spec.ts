@@ -76,4 +76,38 @@ describe('follow-up messages on one thread', () => {
       );
     }
   });
+
+  it('with enqueue, runs messages sent all at once one after another, in the order they queued', async () => {
+    const thread = await newThread();
+    // With keys, each request's transaction starts (taking its key) before it waits for the
+    // thread: the order is the one in which they got the thread, not the one they began in.
+    const started = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api
+          .post(
+            `/api/threads/${thread.id}/messages`,
+            { message: `what is ${i} + 1?` },
+            {
+              'idempotency-key': `burst-${thread.id}-${i}`,
+            },
+          )
+          .then((res) => res.body),
+      ),
+    );
+    expect(started.filter((s) => s.status === 'started')).toHaveLength(1);
+    for (const s of started)
+      expect(await outcome(s.run_id)).toMatchObject({ last: 'agent_completed' });
+    const runs = (await api.get(`/api/threads/${thread.id}/runs?limit=100`)).body.items.reverse();
+    expect(runs).toHaveLength(10);
+    for (let i = 1; i < runs.length; i++) {
+      expect(Date.parse(runs[i].started_at)).toBeGreaterThanOrEqual(
+        Date.parse(runs[i - 1].finished_at),
+      );
+    }
+    // Each answered its own question.
+    for (const run of runs) {
+      const n = Number(/what is (\d+)/.exec(run.query)![1]);
+      expect(run.result).toBe(`${n} + 1 = ${n + 1}.`);
+    }
+  });
 });
