@@ -30,6 +30,9 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RunQueue.name);
   private readonly boss: PgBoss;
   private started = false;
+  // When the queue last said it failed, and how often it failed since.
+  private lastLogged = 0;
+  private unlogged = 0;
 
   constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
     const monitor = config.get('QUEUE_MONITOR_SECONDS', { infer: true });
@@ -51,9 +54,6 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     // every 30 s is enough.
     this.boss.on('error', (err: Error) => this.quietly(err));
   }
-
-  private lastLogged = 0;
-  private unlogged = 0;
 
   private quietly(err: Error): void {
     const now = Date.now();
