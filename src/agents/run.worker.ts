@@ -4,7 +4,6 @@ import type { JobWithMetadata } from 'pg-boss';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Lifecycle } from '../health/lifecycle';
 import { RunJobData, RunQueue } from '../runs/run.queue';
-import { RunStore } from '../runs/run.store';
 import { StatePersistenceService } from '../runs/state-persistence.service';
 import { SupervisorAgent } from './supervisor.agent';
 
@@ -19,7 +18,6 @@ export class RunWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly queue: RunQueue,
     private readonly supervisor: SupervisorAgent,
     private readonly persistence: StatePersistenceService,
-    private readonly runs: RunStore,
     private readonly lifecycle: Lifecycle,
     private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
@@ -35,21 +33,10 @@ export class RunWorker implements OnApplicationBootstrap, OnModuleDestroy {
     await this.queue.drain(this.config.get('SHUTDOWN_GRACE_MS', { infer: true }));
   }
 
-  // A job whose retries are spent: the run ends failed (if it had not ended), and the job is removed
-  // so that its thread's next runs are not held back behind it.
+  // A job whose retries are spent: the run ends failed (see StatePersistenceService.endSpent).
   private async spent(job: JobWithMetadata<RunJobData>): Promise<void> {
     const { run_id: runId, user_id: userId } = job.data;
-    const run = await this.runs.findByRef(userId, runId);
-    if (run) {
-      const message = 'The run could not be completed: it was tried too many times.';
-      this.logger.error(`Run ${runId} failed: its job ran out of retries`);
-      await this.persistence.finish(
-        { userId, runId },
-        run,
-        { from: ['queued', 'running'], to: 'failed', error: message },
-        { type: 'agent_error', data: { message, code: 'retries_exhausted' } },
-      );
-    }
-    if (job.sourceId) await this.queue.forget(job.sourceId);
+    this.logger.error(`Run ${runId} failed: its job ran out of retries`);
+    if (job.sourceId) await this.persistence.endSpent({ userId, runId }, job.sourceId);
   }
 }

@@ -105,10 +105,12 @@ function loadEmbeddedPostgres(packageDir = installedPackageDir()): EmbeddedPostg
   // itself, last; the hook on process exit stays, so a server is never left behind.
   const exitHook = require(require.resolve('async-exit-hook', { paths: [packageDir] })) as {
     unhookEvent(event: string): void;
+    hookedEvents(): string[];
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
+  const hooked = exitHook.hookedEvents();
   for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
-    exitHook.unhookEvent(event);
+    if (hooked.includes(event)) exitHook.unhookEvent(event);
   }
   return loaded.default;
 }

@@ -11,8 +11,9 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
-// SQLSTATE: 08 connection exceptions, 57P01-57P03 shutdown and startup, 53300 too many connections.
-const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+// SQLSTATE: 08 connection exceptions, 57P01-57P03 shutdown and startup, 53300 too many connections,
+// 57014 a statement cancelled by statement_timeout (a database too busy or stuck to answer).
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
 const MESSAGES = [
   'Connection terminated',
   'timeout exceeded when trying to connect',

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { DomainError } from '../common/domain.error';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Tx } from '../database/transaction';
-import { IdempotencyStore } from './idempotency.store';
+import { IdempotencyStore, StoredResponse } from './idempotency.store';
 
 const SWEEP_MS = 60 * 60 * 1000;
 
@@ -60,6 +60,10 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   ): Promise<T> {
     if (key === undefined) return Tx.run(this.db, work);
     const fingerprint = fingerprintOf(request);
+    // A repeat of a finished request is answered without opening a transaction; only requests
+    // that arrive while the first is in flight wait (holding a connection) for it.
+    const earlier = await this.store.find(userId, key);
+    if (earlier) return replay<T>(earlier, fingerprint);
     for (;;) {
       const fresh = await Tx.run(this.db, async (tx) => {
         if (!(await this.store.take(tx, userId, key, fingerprint, this.ttlSeconds))) return null;
@@ -70,16 +74,19 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
       if (fresh) return fresh.body;
       const stored = await this.store.find(userId, key);
       // Expired between the two reads: take it afresh.
-      if (!stored) continue;
-      if (stored.fingerprint !== fingerprint) {
-        throw new DomainError(
-          'idempotency_conflict',
-          'this Idempotency-Key was already used for a different request',
-        );
-      }
-      return stored.body as T;
+      if (stored) return replay<T>(stored, fingerprint);
     }
   }
+}
+
+function replay<T>(stored: StoredResponse, fingerprint: string): T {
+  if (stored.fingerprint !== fingerprint) {
+    throw new DomainError(
+      'idempotency_conflict',
+      'this Idempotency-Key was already used for a different request',
+    );
+  }
+  return stored.body as T;
 }
 
 function fingerprintOf(request: IdempotentRequest): string {

@@ -82,6 +82,12 @@ export class PostgresRunEventBus
       await client.end().catch(() => undefined);
       throw err;
     }
+    // Shut down while this connected (a reconnect in flight): let it go.
+    if (this.stopped) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.client = client;
     this.retryMs = 100;
     this.scheduleHeartbeat(client);

@@ -132,7 +132,11 @@ describe('RunEventStream.follow', () => {
     commitAndAnnounce('agent_completed');
 
     expect(seqs(await result)).toEqual([2, 3, 4, 5]);
-    expect(log.reads[0]).toEqual({ userId: USER, runId: RUN, after: 1, limit: 500 });
+    // The feed starts at the run's last seq; the follower reads its own backlog.
+    expect(log.reads.slice(0, 2)).toEqual([
+      { userId: USER, runId: RUN, after: 3, limit: 500 },
+      { userId: USER, runId: RUN, after: 1, limit: 500 },
+    ]);
   });
 
   it('shares one read per new event among every follower of the run', async () => {
@@ -201,7 +205,8 @@ describe('RunEventStream.follow', () => {
     const result = await collect(follow());
 
     expect(seqs(result)).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
-    expect(log.reads.map((r) => r.after)).toEqual([0, 500, 1000]);
+    // The feed looks after the last seq; the follower pages through its backlog.
+    expect(log.reads.map((r) => r.after)).toEqual([1200, 0, 500, 1000]);
   });
 
   it.each<RunEventType>(['agent_completed', 'agent_error', 'agent_cancelled'])(

@@ -35,15 +35,15 @@ export class RunEventStream implements OnModuleDestroy {
     this.stopResync();
   }
 
-  // The caller has checked that the run belongs to the user, and read its last seq: a feed starts
-  // from there at the latest, whatever position the first client claims to have.
+  // The caller has checked that the run belongs to the user, and read its last seq: a new feed
+  // starts there, and a client behind it (one replaying from 0, say) reads its backlog itself, so
+  // the live clients never wait behind someone else's history.
   follow(userId: string, runId: string, after: number, lastSeq: number): Observable<RunEvent> {
     return new Observable<RunEvent>((subscriber) => {
       const key = `${userId}\u0000${runId}`;
       let feed = this.feeds.get(key);
       if (!feed) {
-        const from = Math.min(after, lastSeq);
-        feed = new RunFeed(userId, runId, from, this, () => this.feeds.delete(key));
+        feed = new RunFeed(userId, runId, lastSeq, this, () => this.feeds.delete(key));
         this.feeds.set(key, feed);
       }
       const follower = feed.join(subscriber, after);

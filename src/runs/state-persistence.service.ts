@@ -186,6 +186,23 @@ export class StatePersistenceService {
     await this.runs.setJob(tx, run.id, run.jobId);
   }
 
+  // A run whose job ran out of retries (it kept killing its worker, or an outage outlasted them):
+  // it ends failed, if it had not ended, and the failed job is removed, which would otherwise hold
+  // back every later run of its thread (key_strict_fifo).
+  async endSpent(owner: RunOwner, jobId: string): Promise<void> {
+    const run = await this.runs.findByRef(owner.userId, owner.runId);
+    if (run) {
+      const message = 'The run could not be completed: it was tried too many times.';
+      await this.finish(
+        owner,
+        run,
+        { from: ['queued', 'running'], to: 'failed', error: message },
+        { type: 'agent_error', data: { message, code: 'retries_exhausted' } },
+      );
+    }
+    await this.queue.forget(jobId);
+  }
+
   // Completes the run's job in the transaction that ends the run (see RunQueue.completeIn).
   completeJob(tx: Tx, job: RunJob): Promise<void> {
     return this.queue.completeIn(tx, job);

@@ -198,6 +198,15 @@ describe('RunSweeper', () => {
     const job = await ctx.fetchedJob(orphan);
     await ctx.persistence.claim(job, () => thinking(0));
     await db.query(`UPDATE pgboss.job SET state = 'completed' WHERE id = $1`, [job.id]);
+    // A queued head whose job ended without it (deleted by retention, say).
+    const dropped = await ctx.queuedRun();
+    await db.query(`DELETE FROM pgboss.job WHERE id = $1`, [dropped.jobId]);
+    // A run whose job failed for good long ago, and whose dead-letter handler never ended it.
+    const spent = await ctx.queuedRun();
+    await db.query(
+      `UPDATE pgboss.job SET state = 'failed', completed_on = now() - interval '1 hour' WHERE id = $1`,
+      [spent.jobId],
+    );
     // Healthy ones are left alone: queued with its job, and one waiting for a person.
     const healthy = await ctx.queuedRun();
     const waiting = await ctx.queuedRun();
@@ -205,8 +214,15 @@ describe('RunSweeper', () => {
       waiting.id,
     ]);
 
-    expect(await sweeper.sweep()).toBe(2);
+    expect(await sweeper.sweep()).toBe(4);
     expect(await sweeper.sweep()).toBe(0);
+    expect((await ctx.row(dropped.id)).jobId).not.toBe(dropped.jobId);
+    expect(await ctx.row(spent.id)).toMatchObject({ status: 'failed' });
+    const [{ n }] = await db.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM pgboss.job WHERE id = $1',
+      [spent.jobId],
+    );
+    expect(n).toBe(0); // no longer holding back its thread
     const [oldRow, orphanRow, healthyRow, waitingRow] = await Promise.all(
       [old, orphan, healthy, waiting].map((r) => ctx.row(r.id)),
     );
