@@ -1,4 +1,4 @@
-import { DynamicModule, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -10,7 +10,7 @@ import { WorkerModule } from './agents/worker.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { HttpErrorFilter } from './common/http-error.filter';
-import { validationPipeOptions } from './common/validation';
+import { StrictValidationPipe } from './common/validation';
 import { AppRole, EnvironmentVariables, validateEnv } from './config/env.validation';
 import { ContextModule } from './context/context.module';
 import { migrateUnderLock } from './database/migrate';
@@ -83,7 +83,7 @@ export class AppModule {
         ThreadSearchModule,
       ],
       providers: [
-        { provide: APP_PIPE, useValue: new ValidationPipe(validationPipeOptions) },
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
       ],

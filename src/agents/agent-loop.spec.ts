@@ -530,6 +530,26 @@ describe('AgentLoop', () => {
     });
   });
 
+  describe('arguments out of bounds', () => {
+    it('replaces arguments nested too deeply with a note, and the tool never sees them', async () => {
+      let deep: Record<string, unknown> = { text: 'x' };
+      for (let i = 0; i < 100; i++) deep = { text: 'x', inner: deep };
+      const { loop, events, echo, model } = setup({
+        turns: [[toolCall('c', 'echo', deep)], [text('fine')]],
+      });
+
+      await expect(loop(checkpointOf()).answer()).resolves.toBe('fine');
+
+      expect(echo).not.toHaveBeenCalled();
+      const executing = events().find((e) => e.type === 'tool_executing');
+      expect(executing?.data.arguments).toEqual({
+        invalid_arguments: expect.stringContaining('nested deeper than 32 levels'),
+      });
+      const [message] = toolMessages(model.requests[1].messages);
+      expect(message).toEqual(expect.objectContaining({ toolName: 'echo', isError: true }));
+    });
+  });
+
   describe('approval', () => {
     it('opens an interrupt, moves the run to requires_action and pauses, the call at the head of the queue', async () => {
       const { loop, events, runs, run, send, echo, stored } = setup({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { depthOf, MAX_JSON_DEPTH } from '../common/validation';
 import { EventInput } from '../runs/run-event.log';
 import { Run } from '../runs/run.entity';
 import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
@@ -45,6 +46,21 @@ function completedEvent(
     agentName: agent.name,
     data: { ...announced, result: outcome.result, is_error: outcome.isError },
   };
+}
+
+// A model's (or a user's, through the offline model) tool arguments go into events, checkpoints and
+// a tool: ones nested deeper or larger than any tool takes are replaced by a note the tool's input
+// schema refuses, so the model is told its call was invalid.
+const ARGUMENT_LIMITS = { depth: MAX_JSON_DEPTH, bytes: 64 * 1024 };
+
+function bounded(call: ToolCall): ToolCall {
+  const args = call.arguments;
+  const tooBig =
+    depthOf(args, ARGUMENT_LIMITS.depth) > ARGUMENT_LIMITS.depth ||
+    JSON.stringify(args).length > ARGUMENT_LIMITS.bytes;
+  if (!tooBig) return call;
+  const note = `arguments nested deeper than ${ARGUMENT_LIMITS.depth} levels or larger than ${ARGUMENT_LIMITS.bytes} bytes`;
+  return { ...call, arguments: { invalid_arguments: note } };
 }
 
 // The run is waiting for a person; its state is stored and the executor can let go of it.
@@ -156,7 +172,7 @@ export class AgentLoop {
             coalescer.push('agent_response_chunk', chunk.text);
             break;
           case 'tool_call':
-            calls.push(chunk.call);
+            calls.push(bounded(chunk.call));
             break;
           case 'usage':
             await this.journal.addUsage(this.model.id, {

@@ -1,6 +1,12 @@
-import { ValidationError, ValidationPipeOptions } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import {
+  applyDecorators,
+  ArgumentMetadata,
+  Injectable,
+  ValidationError,
+  ValidationPipe,
+  ValidationPipeOptions,
+} from '@nestjs/common';
+import { getMetadataStorage, IsObject, ValidateIf } from 'class-validator';
 import { DomainError, FieldError } from './domain.error';
 
 // One set of options for both channels: unknown properties are errors, strings become numbers where
@@ -11,6 +17,15 @@ export const VALIDATION_OPTIONS = {
   transform: true,
   transformOptions: { enableImplicitConversion: false },
 } as const;
+
+// How deep any value in a body, a query or a frame may nest. No field of the API needs more; a
+// deeper one would cost stack in every layer that walks it.
+export const MAX_JSON_DEPTH = 32;
+
+// The bounds of a client's own JSON (a thread's metadata): it is stored and sent back as it is.
+export const FREE_JSON_LIMITS = { depth: 16, keys: 1_000, bytes: 64 * 1024 };
+
+const FREE_JSON_FIELDS = Symbol('free JSON fields');
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -25,7 +40,130 @@ export const validationPipeOptions: ValidationPipeOptions = {
   exceptionFactory: (errors) => DomainError.validation(flattenValidationErrors(errors)),
 };
 
-// The WebSocket twin of ValidationPipe: same DTO classes, same options, same error shape.
+// A property holding the client's own JSON object: optional (absent, not null), an object within
+// FREE_JSON_LIMITS, and kept exactly as sent (the pipe's own clean-up and class-transformer would
+// drop keys named `constructor`, `__proto__` or after Object.prototype's methods).
+export function FreeJsonObject(): PropertyDecorator {
+  return applyDecorators(
+    ValidateIf((_object: object, value: unknown) => value !== undefined),
+    IsObject(),
+    (target: object, key: string | symbol) => {
+      const fields = (Reflect.getMetadata(FREE_JSON_FIELDS, target) as (string | symbol)[]) ?? [];
+      Reflect.defineMetadata(FREE_JSON_FIELDS, [...fields, key], target);
+    },
+  );
+}
+
+// ValidationPipe, and before it what class-transformer cannot be trusted with: keys the DTO does
+// not declare, whatever their name (`constructor` and `__proto__` would slip past it), values
+// nested deeper than MAX_JSON_DEPTH, and free JSON beyond its bounds. Both channels use it: REST as
+// the global pipe, the WebSocket through validatePayload.
+@Injectable()
+export class StrictValidationPipe extends ValidationPipe {
+  constructor() {
+    super(validationPipeOptions);
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const dto = metadata.metatype;
+    if (!dto || !this.toValidate(metadata) || !isPlainObject(value)) {
+      return super.transform(value, metadata);
+    }
+    const { unknown, unsafe, free } = screen(dto, value);
+    // What nothing else may walk is refused at once; unknown keys are reported with the rest.
+    if (unsafe.length > 0) throw DomainError.validation([...unknown, ...unsafe]);
+    const raw = value as Record<string, unknown>;
+    for (const { field } of unknown) delete raw[field];
+    // The client's own JSON goes around the pipe, an empty object standing in for it.
+    const kept = free.filter((field) => raw[field] !== undefined).map((f) => [f, raw[f]] as const);
+    for (const [field] of kept) raw[field] = {};
+    let result: Record<string, unknown>;
+    try {
+      result = (await super.transform(value, metadata)) as Record<string, unknown>;
+    } catch (err) {
+      if (unknown.length === 0 || !(err instanceof DomainError)) throw err;
+      throw DomainError.validation([...unknown, ...(err.details?.errors ?? [])]);
+    }
+    if (unknown.length > 0) throw DomainError.validation(unknown);
+    for (const [field, original] of kept) result[field] = original;
+    return result;
+  }
+}
+
+// What the pipe must not see: keys the DTO does not declare, values nested too deep, free JSON
+// out of bounds. Also the DTO's free JSON fields.
+function screen(
+  dto: abstract new (...args: never[]) => unknown,
+  value: object,
+): { unknown: FieldError[]; unsafe: FieldError[]; free: string[] } {
+  const known = new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(dto, '', true, false)
+      .map((m) => m.propertyName),
+  );
+  const prototype = dto.prototype as object;
+  const free = new Set((Reflect.getMetadata(FREE_JSON_FIELDS, prototype) as string[]) ?? []);
+  const unknown: FieldError[] = [];
+  const unsafe: FieldError[] = [];
+  for (const field of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[field];
+    if (!known.has(field)) {
+      unknown.push({ field, messages: [`property ${field} should not exist`] });
+    } else if (free.has(field)) {
+      const problem = child === undefined ? undefined : freeJsonProblem(child);
+      if (problem) unsafe.push({ field, messages: [`${field} ${problem}`] });
+    } else if (depthOf(child, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      unsafe.push({ field, messages: [`${field} is nested deeper than ${MAX_JSON_DEPTH} levels`] });
+    }
+  }
+  // An unknown key's value is never walked: it is deleted before the pipe runs.
+  return { unknown, unsafe, free: [...free] };
+}
+
+function freeJsonProblem(value: unknown): string | undefined {
+  const { depth, keys, bytes } = FREE_JSON_LIMITS;
+  if (!isPlainObject(value)) return 'must be an object';
+  if (depthOf(value, depth) > depth) return `is nested deeper than ${depth} levels`;
+  if (keyCount(value, keys) > keys) return `has more than ${keys} keys`;
+  if (JSON.stringify(value ?? null).length > bytes) return `is larger than ${bytes} bytes`;
+  return undefined;
+}
+
+// How deep a JSON value nests (a scalar is 0), counting no further than limit + 1. Walked with a
+// stack of its own: the value may be deeper than the call stack.
+export function depthOf(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+function keyCount(value: unknown, limit: number): number {
+  let count = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && count <= limit) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const children = Object.values(node);
+    if (!Array.isArray(node)) count += children.length;
+    for (const child of children) stack.push(child);
+  }
+  return count;
+}
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const pipe = new StrictValidationPipe();
+
+// The WebSocket twin of the REST pipe: the same pipe, the same DTO classes, the same error shape.
 export async function validatePayload<T extends object>(
   dto: new () => T,
   payload: unknown,
@@ -34,8 +172,5 @@ export async function validatePayload<T extends object>(
   if (typeof payload !== 'object' || Array.isArray(payload)) {
     throw DomainError.validation([{ field: 'payload', messages: ['payload must be an object'] }]);
   }
-  const instance = plainToInstance(dto, payload, VALIDATION_OPTIONS.transformOptions);
-  const errors = await validate(instance, VALIDATION_OPTIONS);
-  if (errors.length > 0) throw DomainError.validation(flattenValidationErrors(errors));
-  return instance;
+  return (await pipe.transform(payload, { type: 'body', metatype: dto })) as T;
 }

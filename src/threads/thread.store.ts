@@ -19,9 +19,10 @@ export class ThreadStore {
     manager: EntityManager = this.db.manager,
   ): Promise<Thread> {
     const repo = manager.getRepository(Thread);
-    return repo.save(
-      repo.create({ userId, title: fields.title ?? null, metadata: fields.metadata ?? {} }),
-    );
+    const thread = repo.create({ userId, title: fields.title ?? null });
+    // Assigned, not copied by create(): a copy would lose keys named like Object.prototype's.
+    thread.metadata = fields.metadata ?? {};
+    return repo.save(thread);
   }
 
   // With `lock` (inside a transaction) the row stays locked until commit: see lockForRuns.

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { FreeJsonObject } from '../../common/validation';
 import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
 
 export class CreateThreadDto {
@@ -14,8 +15,7 @@ export class CreateThreadDto {
     additionalProperties: true,
     example: { project: 'apollo' },
   })
-  @IsOptional()
-  @IsObject()
+  @FreeJsonObject()
   metadata?: Record<string, unknown>;
 }
 

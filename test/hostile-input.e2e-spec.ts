@@ -1,0 +1,83 @@
+import { RestClient } from './support/rest-client';
+import { startTestApp, TestApp } from './support/test-app';
+import { WsClient } from './support/ws-client';
+
+// Bodies written to break the service: nulls where objects belong, nesting deeper than any client
+// needs, keys named after Object.prototype. Each is a 400 naming the field, on both channels, and
+// user data is stored exactly as sent.
+describe('hostile input', () => {
+  let app: TestApp;
+  let api: RestClient;
+  let ws: WsClient;
+  let threadId: string;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    const token = await app.token('hugo');
+    api = new RestClient(app.http, token);
+    ws = await WsClient.connect(app.ws, { token });
+    threadId = (await api.post('/api/threads', { title: 't' })).body.id;
+  });
+  afterAll(async () => {
+    await ws.close();
+    await app.close();
+  });
+
+  // Written as text: nothing in this process has to walk it.
+  const nested = (depth: number): string => `${'{"a":'.repeat(depth)}true${'}'.repeat(depth)}`;
+  const fieldsOf = (body: any): string[] => (body.errors ?? []).map((e: any) => e.field);
+
+  it('refuses metadata: null with 400 naming metadata', async () => {
+    const res = await api.patch(`/api/threads/${threadId}`, { metadata: null });
+    expect(res.status).toBe(400);
+    expect(fieldsOf(res.body)).toEqual(['metadata']);
+  });
+
+  it.each([10_000, 3_000, 100])(
+    'refuses metadata %d levels deep, on both channels',
+    async (depth) => {
+      const body = JSON.stringify({ title: 'deep', metadata: nested(depth) });
+      const res = await api.raw('POST', '/api/threads', body);
+      expect(res.status).toBe(400);
+      expect(fieldsOf(res.body)).toEqual(['metadata']);
+      const frame = await ws.request('create_thread', { title: 'deep', metadata: nested(depth) });
+      expect(frame).toMatchObject({ type: 'error', payload: { code: 'validation_failed' } });
+      expect(fieldsOf(frame.payload)).toEqual(['metadata']);
+    },
+  );
+
+  it('refuses a deep value in any field, not only the free ones', async () => {
+    const res = await api.raw('POST', '/api/agent/run_agent', `{"query":${nested(5_000)}}`);
+    expect(res.status).toBe(400);
+    expect(fieldsOf(res.body)).toEqual(['query']);
+  });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'refuses an unknown key named %s, in a body, a query and a frame',
+    async (key) => {
+      const body = `{"title":"t","${key}":{"a":1}}`;
+      const res = await api.raw('POST', '/api/threads', body);
+      expect(res.status).toBe(400);
+      expect(fieldsOf(res.body)).toEqual([key]);
+      const query = await api.get(`/api/threads?${key}=1`);
+      expect(query.status).toBe(400);
+      expect(fieldsOf(query.body)).toEqual([key]);
+      ws.sendRaw(`{"type":"create_thread","request_id":"k-${key}","payload":${body}}`);
+      const frame = await ws.waitFor((f) => f.request_id === `k-${key}`);
+      expect(frame.type).toBe('error');
+      expect(fieldsOf(frame.payload)).toEqual([key]);
+    },
+  );
+
+  it('stores metadata as sent, whatever its keys are named', async () => {
+    const metadata = JSON.parse('{"constructor":"x","toString":1,"__proto__":{"a":1},"keep":2}');
+    const created = await api.raw('POST', '/api/threads', JSON.stringify({ title: 't', metadata }));
+    expect(created.status).toBe(201);
+    const fetched = await api.get(`/api/threads/${created.body.id}`);
+    // Own keys, values as sent (PostgreSQL's jsonb keeps its own key order).
+    expect(Object.entries(fetched.body.metadata).sort()).toEqual(Object.entries(metadata).sort());
+    const frame = await ws.request('create_thread', { title: 't', metadata: { constructor: 1 } });
+    expect(frame.type).toBe('ack');
+    expect(frame.payload.metadata).toEqual(JSON.parse('{"constructor":1}'));
+  });
+});
