@@ -4,6 +4,7 @@ import { RunInterrupt } from './src/approvals/run-interrupt.entity';
 import { InitialSchema1764090000000 } from './src/database/migrations/1764090000000-initial-schema';
 import { AgentsApprovalsUsage1764100000000 } from './src/database/migrations/1764100000000-agents-approvals-usage';
 import { DurableRuns1764200000000 } from './src/database/migrations/1764200000000-durable-runs';
+import { StreamTickets1764300000000 } from './src/database/migrations/1764300000000-stream-tickets';
 import { RunEventRow } from './src/runs/run-event.entity';
 import { RunStateRow } from './src/runs/run-state.entity';
 import { Run } from './src/runs/run.entity';
@@ -21,6 +22,7 @@ export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOpt
       InitialSchema1764090000000,
       AgentsApprovalsUsage1764100000000,
       DurableRuns1764200000000,
+      StreamTickets1764300000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -1,6 +1,7 @@
 // Prints a bearer token for a user: `npm run token -- alice [hours]`. Uses JWT_SECRET, or the
-// development secret the app keeps under .data/ when none is set.
-import { JwtService } from '@nestjs/jwt';
+// development secret the app keeps under .data/ when none is set (HS256 only: with an issuer's
+// keys, tokens come from that issuer). JWT_ISSUER and JWT_AUDIENCE are put in when set.
+import { SignJWT } from 'jose';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -16,10 +17,13 @@ function secret(): string {
 async function main(): Promise<void> {
   const [user, hours = '12'] = process.argv.slice(2);
   if (!user) throw new Error('usage: npm run token -- <user-id> [hours]');
-  const jwt = new JwtService({ secret: secret() });
-  console.log(
-    await jwt.signAsync({ sub: user }, { algorithm: 'HS256', expiresIn: Number(hours) * 3600 }),
-  );
+  const jwt = new SignJWT({ sub: user })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(`${Number(hours) * 3600}s`);
+  if (process.env.JWT_ISSUER) jwt.setIssuer(process.env.JWT_ISSUER);
+  if (process.env.JWT_AUDIENCE) jwt.setAudience(process.env.JWT_AUDIENCE);
+  console.log(await jwt.sign(new TextEncoder().encode(secret())));
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
+import { requestIdOf } from './common/request-id';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { dataSourceOptions } from '../ormconfig';
 import { WorkerModule } from './agents/worker.module';
@@ -15,12 +16,19 @@ import { AppRole, EnvironmentVariables, validateEnv } from './config/env.validat
 import { ContextModule } from './context/context.module';
 import { migrateUnderLock } from './database/migrate';
 import { HealthModule } from './health/health.module';
+import { LimitsModule } from './limits/limits.module';
+import { RateLimitGuard } from './limits/rate-limit.guard';
 import { LifecycleModule } from './health/lifecycle';
 import { RestModule } from './rest/rest.module';
 import { ThreadSearchModule } from './thread-search/thread-search.module';
 import { WsModule } from './ws/ws.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
+
+// `?token=` and `?ticket=` values in a URL, as a log may show it.
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(/([?&](?:token|ticket)=)[^&#]*/gi, '$1[Redacted]');
+}
 
 // How long a request waits for a database connection before it is told 503 (the database is
 // away), instead of hanging.
@@ -47,9 +55,18 @@ export class AppModule {
             forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
             pinoHttp: {
               level: config.get('LOG_LEVEL', { infer: true }),
-              genReqId: (req) =>
-                (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-              redact: ['req.headers.authorization', 'req.query.token'],
+              // The id configureApp gave the request before anything else ran.
+              genReqId: (req) => requestIdOf(req) || randomUUID(),
+              // No credential reaches a log line: headers, query values, and the URL itself.
+              redact: [
+                'req.headers.authorization',
+                'req.headers.cookie',
+                'req.query.token',
+                'req.query.ticket',
+              ],
+              serializers: {
+                req: (req: { url?: string }) => ({ ...req, url: redactUrl(req.url) }),
+              },
             },
           }),
         }),
@@ -77,6 +94,7 @@ export class AppModule {
         LifecycleModule,
         ContextModule,
         AuthModule,
+        LimitsModule,
         HealthModule,
         ...(serves ? [RestModule, WsModule] : []),
         ...(executes ? [WorkerModule] : []),
@@ -85,7 +103,9 @@ export class AppModule {
       providers: [
         { provide: APP_PIPE, useClass: StrictValidationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        // In this order: the user is known when their rate is counted.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };
   }

@@ -1,24 +1,73 @@
 import { INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
-import { MAX_BODY_BYTES } from './common/limits';
+import { OriginPolicy } from './auth/origins';
+import { DomainError } from './common/domain.error';
+import { toErrorPayload } from './common/error-response';
+import { requestIdOf } from './common/request-id';
+import { MAX_BODY_BYTES, MAX_QUERY_BYTES } from './common/limits';
+import { EnvironmentVariables } from './config/env.validation';
 import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
+import { GatewayWsAdapter } from './ws/ws.adapter';
 
 export const API_PREFIX = 'api';
 
 // Everything about the app that is not a provider, shared by main.ts and the tests.
 export function configureApp(app: INestApplication): INestApplication {
+  const config = app.get(ConfigService<EnvironmentVariables, true>);
   app.useLogger(app.get(Logger));
-  // The same size limit as a WebSocket frame.
-  (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
-  app.useWebSocketAdapter(new WsAdapter(app));
-  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_HEALTH_ROUTES });
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), {
-    jsonDocumentUrl: 'docs-json',
+  // Every request has its correlation id from the start: answers made before the logger runs (a
+  // body over the limit, a query string too long) carry it too.
+  app.use(assignRequestId);
+  // Security headers on every answer (HSTS, no sniffing, no framing, a strict CSP). Not
+  // upgrade-insecure-requests: the app also serves plain HTTP (development, behind a proxy).
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
+  // REST from browsers on other sites: only the origins the configuration lists.
+  const origins = app.get(OriginPolicy);
+  app.enableCors({
+    origin: (origin: string | undefined, done: (err: null, allow: boolean) => void) =>
+      done(null, origins.listed(origin)),
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
+    exposedHeaders: ['X-Run-Id', 'X-Thread-Id', 'Retry-After', 'X-Request-Id'],
+    maxAge: 600,
   });
+  app.use(boundedQuery);
+  (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
+  app.useWebSocketAdapter(new GatewayWsAdapter(app));
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_HEALTH_ROUTES });
+  if (config.get('DOCS_ENABLED', { infer: true }) === 'true') {
+    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), {
+      jsonDocumentUrl: 'docs-json',
+    });
+  }
   return app;
+}
+
+function assignRequestId(req: Request & { id?: unknown }, _res: Response, next: NextFunction) {
+  const given = req.headers['x-request-id'];
+  req.id = typeof given === 'string' && /^[\w-]{1,100}$/.test(given) ? given : randomUUID();
+  next();
+}
+
+// A query string no route needs is refused before anything parses it.
+function boundedQuery(req: Request, res: Response, next: NextFunction): void {
+  const query = req.originalUrl.indexOf('?');
+  if (query < 0 || req.originalUrl.length - query <= MAX_QUERY_BYTES) return next();
+  const error = new DomainError(
+    'uri_too_long',
+    `the query string is longer than ${MAX_QUERY_BYTES} bytes`,
+  );
+  const { status, payload } = toErrorPayload(error, requestIdOf(req));
+  res.status(status).json({ statusCode: status, ...payload });
 }
 
 export function openApiConfig() {

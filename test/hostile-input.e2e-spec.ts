@@ -36,11 +36,13 @@ describe('hostile input', () => {
   it.each([10_000, 3_000, 100])(
     'refuses metadata %d levels deep, on both channels',
     async (depth) => {
-      const body = JSON.stringify({ title: 'deep', metadata: nested(depth) });
+      const body = `{"title":"deep","metadata":${nested(depth)}}`;
       const res = await api.raw('POST', '/api/threads', body);
       expect(res.status).toBe(400);
       expect(fieldsOf(res.body)).toEqual(['metadata']);
-      const frame = await ws.request('create_thread', { title: 'deep', metadata: nested(depth) });
+      expect(res.body.errors[0].messages[0]).toMatch(/nested deeper than 16 levels/);
+      ws.sendRaw(`{"type":"create_thread","request_id":"deep-${depth}","payload":${body}}`);
+      const frame = await ws.waitFor((f) => f.request_id === `deep-${depth}`);
       expect(frame).toMatchObject({ type: 'error', payload: { code: 'validation_failed' } });
       expect(fieldsOf(frame.payload)).toEqual(['metadata']);
     },

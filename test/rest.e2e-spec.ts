@@ -310,7 +310,11 @@ describe('REST channel', () => {
     it('rejects a body over 1 MiB with 413, not a 500', async () => {
       const res = await api.post('/api/agent/run_agent', { query: 'x'.repeat(1024 * 1024 + 1) });
       expect(res.status).toBe(413);
-      expect(res.body).toMatchObject({ code: 'bad_request', message: 'request entity too large' });
+      expect(res.body).toMatchObject({
+        code: 'payload_too_large',
+        message: 'request entity too large',
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
     });
 
     it('rejects a body that is not JSON with 400 and no stack trace', async () => {

@@ -1,25 +1,32 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { bearerToken, TokenService } from './token.service';
+import { Authenticator, Credentials } from './authenticator';
 import { IS_PUBLIC } from './public.decorator';
+
+const ACCEPTS_TICKET = 'acceptsTicket';
+// Marks a route an EventSource opens: it may authenticate with `?ticket=` instead of a header.
+export const AcceptsTicket = () => SetMetadata(ACCEPTS_TICKET, true);
 
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(
-    private readonly tokens: TokenService,
+    private readonly authenticator: Authenticator,
     private readonly reflector: Reflector,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const accepts: Credentials[] = this.reflector.getAllAndOverride<boolean>(
+      ACCEPTS_TICKET,
+      targets,
+    )
+      ? ['header', 'ticket']
+      : ['header'];
     const req = context.switchToHttp().getRequest<Request>();
-    req.user = await this.tokens.verify(bearerToken(req.headers.authorization));
+    req.user = await this.authenticator.authenticate(req, accepts);
     return true;
   }
 }

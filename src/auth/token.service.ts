@@ -1,33 +1,77 @@
-import { Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { createRemoteJWKSet, importSPKI, jwtVerify, SignJWT } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
+import { createSecretKey, KeyObject } from 'node:crypto';
 import { DomainError } from '../common/domain.error';
+import { EnvironmentVariables, JwtAlgorithm } from '../config/env.validation';
 import { AuthenticatedUser } from '../context/user-context';
 
-// Verifies the HS256 bearer tokens of both channels; the user id is the `sub` claim.
+const MAX_SUB_LENGTH = 200;
+
+// Verifies the bearer tokens of every channel with jose: HS256 with a secret, or RS256/ES256/EdDSA
+// with the issuer's public key or key set (fetched once, refreshed when a token names an unknown
+// key), as configured. The algorithm is pinned, so `alg: none` and algorithm confusion (an HS256
+// token "signed" with the public key) are refused; `exp` is required and bounded by
+// JWT_MAX_LIFETIME_SECONDS; `iss` and `aud` are checked when configured. The user is the `sub`.
 @Injectable()
-export class TokenService {
-  constructor(private readonly jwt: JwtService) {}
+export class TokenService implements OnModuleInit {
+  private readonly algorithm: JwtAlgorithm;
+  private readonly maxLifetime: number;
+  // Made once: a key is parsed at start, not per request.
+  private key?: KeyObject | Awaited<ReturnType<typeof importSPKI>> | JWTVerifyGetKey;
+  private secret?: KeyObject;
+
+  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
+    this.algorithm = config.get('JWT_ALGORITHM', { infer: true });
+    this.maxLifetime = config.get('JWT_MAX_LIFETIME_SECONDS', { infer: true });
+  }
+
+  async onModuleInit(): Promise<void> {
+    const secret = this.config.get('JWT_SECRET', { infer: true });
+    const publicKey = this.config.get('JWT_PUBLIC_KEY', { infer: true });
+    const jwks = this.config.get('JWT_JWKS_URL', { infer: true });
+    if (this.algorithm === 'HS256') {
+      this.secret = createSecretKey(Buffer.from(secret!, 'utf8'));
+      this.key = this.secret;
+    } else if (publicKey) {
+      this.key = await importSPKI(publicKey, this.algorithm);
+    } else {
+      this.key = createRemoteJWKSet(new URL(jwks!));
+    }
+  }
 
   async verify(token: string | undefined): Promise<AuthenticatedUser> {
     if (!token) throw new DomainError('unauthorized', 'A bearer token is required');
     try {
-      const claims = await this.jwt.verifyAsync<{ sub?: unknown; exp?: unknown }>(token, {
-        algorithms: ['HS256'],
+      const { payload } = await jwtVerify(token, this.key as KeyObject | JWTVerifyGetKey, {
+        algorithms: [this.algorithm],
+        issuer: this.config.get('JWT_ISSUER', { infer: true }),
+        audience: this.config.get('JWT_AUDIENCE', { infer: true }),
+        requiredClaims: ['exp', 'sub'],
       });
-      if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 200) {
-        throw new Error('bad sub');
-      }
-      return {
-        id: claims.sub,
-        expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
-      };
+      const { sub, exp, iat } = payload;
+      if (!sub || sub.length > MAX_SUB_LENGTH) throw new Error('bad sub');
+      const issued = typeof iat === 'number' ? iat : Date.now() / 1000;
+      if (exp! - issued > this.maxLifetime) throw new Error('lives too long');
+      return { id: sub, expiresAt: exp! * 1000 };
     } catch {
       throw new DomainError('unauthorized', 'The bearer token is invalid or expired');
     }
   }
 
-  sign(userId: string, expiresInSeconds = 12 * 3600): Promise<string> {
-    return this.jwt.signAsync({ sub: userId }, { algorithm: 'HS256', expiresIn: expiresInSeconds });
+  // Development and tests only: tokens of the configured HS256 secret.
+  async sign(userId: string, expiresInSeconds = 12 * 3600): Promise<string> {
+    if (!this.secret) throw new Error('tokens can be signed here only with JWT_ALGORITHM HS256');
+    const jwt = new SignJWT({ sub: userId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuedAt()
+      .setExpirationTime(`${expiresInSeconds}s`);
+    const issuer = this.config.get('JWT_ISSUER', { infer: true });
+    const audience = this.config.get('JWT_AUDIENCE', { infer: true });
+    if (issuer) jwt.setIssuer(issuer);
+    if (audience) jwt.setAudience(audience);
+    return jwt.sign(this.secret);
   }
 }
 

@@ -9,6 +9,8 @@ export const ERROR_CODES = [
   'idempotency_conflict',
   'unknown_type',
   'bad_frame',
+  'payload_too_large',
+  'uri_too_long',
   'rate_limited',
   'unavailable',
   'internal',
@@ -27,6 +29,8 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   thread_busy: 409,
   idempotency_conflict: 409,
   run_not_waiting: 409,
+  payload_too_large: 413,
+  uri_too_long: 414,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,
@@ -36,6 +40,8 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
 export function codeForHttpStatus(status: number): ErrorCode {
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return 'not_found';
+  if (status === 413) return 'payload_too_large';
+  if (status === 414) return 'uri_too_long';
   if (status === 429) return 'rate_limited';
   if (status === 503) return 'unavailable';
   if (status >= 400 && status < 500) return 'bad_request';

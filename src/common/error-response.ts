@@ -7,6 +7,8 @@ export interface ErrorPayload {
   code: ErrorCode;
   message: string;
   errors?: { field: string; messages: string[] }[];
+  // rate_limited: when to try again.
+  retry_after_ms?: number;
   request_id?: string;
 }
 
@@ -28,6 +30,9 @@ export function toErrorPayload(
       request_id: requestId,
     };
     if (error.details?.errors) payload.errors = error.details.errors;
+    if (typeof error.details?.retry_after_ms === 'number') {
+      payload.retry_after_ms = error.details.retry_after_ms;
+    }
     return { status: HTTP_STATUS_BY_CODE[error.code], payload };
   }
   // A state, not a bug: the database is away (an outage, a failover). Logged once per request as a

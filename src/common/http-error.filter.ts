@@ -18,6 +18,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       return;
     }
     if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (payload.retry_after_ms !== undefined) {
+      res.setHeader('Retry-After', String(Math.ceil(payload.retry_after_ms / 1000)));
+    }
     // A failed health check says which of its checks failed (terminus's own body).
     if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
       res.status(status).json(exception.getResponse());

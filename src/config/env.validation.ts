@@ -14,6 +14,9 @@ import {
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
+export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
 export const APP_ROLES = ['all', 'api', 'worker'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 
@@ -34,9 +37,52 @@ export class EnvironmentVariables {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL: string;
 
+  // How bearer tokens are signed: HS256 with JWT_SECRET, or RS256/ES256/EdDSA with the issuer's
+  // public key (JWT_PUBLIC_KEY, PEM) or its key set (JWT_JWKS_URL).
+  @IsIn(JWT_ALGORITHMS)
+  JWT_ALGORITHM: JwtAlgorithm = 'HS256';
+
+  @IsOptional()
   @IsString()
   @MinLength(16, { message: 'JWT_SECRET must be at least 16 characters' })
-  JWT_SECRET: string;
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/-----BEGIN PUBLIC KEY-----/, { message: 'JWT_PUBLIC_KEY must be a PEM public key' })
+  JWT_PUBLIC_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\//, { message: 'JWT_JWKS_URL must be an http(s) URL' })
+  JWT_JWKS_URL?: string;
+
+  // Checked when set: the token's `iss` and `aud`.
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  // A token must expire (`exp`), and live no longer than this from when it was issued.
+  @Type(() => Number)
+  @IsInt()
+  @Min(60)
+  JWT_MAX_LIFETIME_SECONDS = 86_400;
+
+  // Browser origins (exact, comma-separated, e.g. https://chat.example.com) allowed to open the
+  // WebSocket and to call the REST API (CORS). The app's own origin and clients that send no Origin
+  // (servers, CLIs) are always allowed.
+  @IsOptional()
+  @IsString()
+  ALLOWED_ORIGINS?: string;
+
+  // How long a stream ticket (POST /api/stream-tickets) may wait for its one use.
+  @Type(() => Number)
+  @IsInt()
+  @Min(5)
+  @Max(600)
+  STREAM_TICKET_TTL_SECONDS = 60;
 
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -114,6 +160,57 @@ export class EnvironmentVariables {
   @Min(60)
   IDEMPOTENCY_TTL_SECONDS = 86_400;
 
+  // Abuse bounds. Per user: run starts a minute (all instances together), unfinished runs at once
+  // (all instances), requests a minute and WebSocket frames a minute (each instance), open sockets
+  // and SSE streams (each instance).
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_RUN_STARTS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_ACTIVE_RUNS = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_REQUESTS = 600;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_FRAMES = 120;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_SOCKETS_PER_USER = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  MAX_STREAMS_PER_USER = 10;
+
+  // The largest WebSocket frame a client may send (a larger one closes the socket with 1009), and
+  // how much a socket may leave unread before it is closed (1013): a client that stops reading
+  // cannot make the server hold its output.
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024)
+  WS_MAX_FRAME_BYTES = 64 * 1024;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(64 * 1024)
+  WS_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+  // Swagger UI at /docs and the spec at /docs-json (set false to serve neither).
+  @IsIn(['true', 'false'])
+  DOCS_ENABLED: 'true' | 'false' = 'true';
+
   // The language model. `offline` is the built-in deterministic model for development and tests.
   @IsIn(LLM_PROVIDERS)
   LLM_PROVIDER: LlmProvider = 'offline';
@@ -157,6 +254,19 @@ export class EnvironmentVariables {
   LLM_MAX_RETRIES = 2;
 }
 
+// Which key verifies tokens, said in words a person can act on.
+function jwtProblems(env: EnvironmentVariables): string[] {
+  if (env.JWT_ALGORITHM === 'HS256') {
+    return env.JWT_SECRET ? [] : ['JWT_SECRET is required when JWT_ALGORITHM is HS256'];
+  }
+  if (!env.JWT_PUBLIC_KEY === !env.JWT_JWKS_URL) {
+    return [
+      `one of JWT_PUBLIC_KEY or JWT_JWKS_URL is required when JWT_ALGORITHM is ${env.JWT_ALGORITHM}`,
+    ];
+  }
+  return [];
+}
+
 // What each provider needs, said in words a person can act on.
 function llmProblems(env: EnvironmentVariables): string[] {
   const problems: string[] = [];
@@ -176,9 +286,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
   const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-  if (errors.length === 0) lines.push(...llmProblems(env));
+  if (errors.length === 0) lines.push(...jwtProblems(env), ...llmProblems(env));
   if (lines.length > 0) throw new Error(`Invalid configuration:\n  - ${lines.join('\n  - ')}`);
-  if (env.NODE_ENV === 'production' && env.JWT_SECRET.length < 32) {
+  if (env.NODE_ENV === 'production' && env.JWT_SECRET !== undefined && env.JWT_SECRET.length < 32) {
     throw new Error(
       'Invalid configuration:\n  - JWT_SECRET must be at least 32 characters in production',
     );

@@ -14,7 +14,9 @@ export interface Runtime {
 // is given, and a development JWT secret kept under .data/ outside production.
 export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
   const production = env.NODE_ENV === 'production';
-  if (production && !env.JWT_SECRET) {
+  // A development secret is made only for HS256 (the default) when none is given.
+  const needsSecret = (env.JWT_ALGORITHM ?? 'HS256') === 'HS256' && !env.JWT_SECRET;
+  if (production && needsSecret) {
     throw new Error('Invalid configuration:\n  - JWT_SECRET is required in production');
   }
   if (production && !env.DATABASE_URL) {
@@ -24,13 +26,13 @@ export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Prom
   // Every variable but the two filled in below is checked before anything is created or started.
   const checked = validateEnv({
     ...env,
-    JWT_SECRET: env.JWT_SECRET ?? 'x'.repeat(32),
+    JWT_SECRET: needsSecret ? 'x'.repeat(32) : env.JWT_SECRET,
     DATABASE_URL: env.DATABASE_URL ?? 'postgres://embedded',
   });
   const dataDir = resolve(checked.DATA_DIR);
 
   let generatedSecret = false;
-  if (!env.JWT_SECRET) {
+  if (needsSecret) {
     env.JWT_SECRET = readOrCreateSecret(join(dataDir, 'jwt-secret'));
     generatedSecret = true;
   }

@@ -24,9 +24,13 @@ export class UserContext {
   // Read lazily: Nest builds request-scoped instances before guards run, and the guard is what sets
   // `user` on an HTTP request.
   get userId(): string {
-    const id = this.carrier.user?.id;
-    if (!id) throw new UnauthorizedException('Not authenticated');
-    return id;
+    return this.user.id;
+  }
+
+  get user(): AuthenticatedUser {
+    const user = this.carrier.user;
+    if (!user?.id) throw new UnauthorizedException('Not authenticated');
+    return user;
   }
 
   get requestId(): string {

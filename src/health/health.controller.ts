@@ -11,6 +11,7 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/public.decorator';
 import { PostgresRunEventBus } from '../runs/pg-run-event.bus';
 import { RunQueue } from '../runs/run.queue';
@@ -22,6 +23,8 @@ const DATABASE_TIMEOUT_MS = 1_500;
 // `ready` says it can take work: the database and the queue answer and it is not draining.
 @ApiTags('health')
 @Public()
+// Load balancers ask often; they are not users.
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

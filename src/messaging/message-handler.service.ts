@@ -1,8 +1,12 @@
 import { Injectable, Scope } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Observable } from 'rxjs';
 import { AgentRegistry } from '../agents/agent.registry';
 import { ModelProvider } from '../agents/llm/model.provider';
 import { ApprovalService } from '../approvals/approval.service';
+import { StreamTicketView } from '../auth/stream-ticket.view';
+import { StreamTicketStore } from '../auth/stream-ticket.store';
+import { EnvironmentVariables } from '../config/env.validation';
 import { ApprovalAnswerView, ApprovalView } from '../approvals/approval.views';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { DomainError, FieldError } from '../common/domain.error';
@@ -47,6 +51,8 @@ export class MessageHandlerService {
     private readonly idempotency: IdempotencyService,
     private readonly agentRegistry: AgentRegistry,
     private readonly models: ModelProvider,
+    private readonly tickets: StreamTicketStore,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
 
   handleStartAgent(dto: StartAgentDto, key?: string): Promise<RunStartedView> {
@@ -105,6 +111,16 @@ export class MessageHandlerService {
       200,
       (tx) => this.approvals.answer(tx, runId, interruptId, dto),
     );
+  }
+
+  // A single-use ticket that stands for the caller's token in a URL (an EventSource, a WebSocket
+  // from a browser): `?ticket=` on the SSE routes and /ws.
+  async createStreamTicket(): Promise<StreamTicketView> {
+    const { ticket, expiresIn } = await this.tickets.issue(
+      this.ctx.user,
+      this.config.get('STREAM_TICKET_TTL_SECONDS', { infer: true }),
+    );
+    return { ticket, expires_in: expiresIn };
   }
 
   getApprovals(runId: string): Promise<ApprovalView[]> {

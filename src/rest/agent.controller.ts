@@ -22,6 +22,8 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApprovalAnswerView, ApprovalView } from '../approvals/approval.views';
+import { AcceptsTicket } from '../auth/jwt-auth.guard';
+import { StartsRun } from '../limits/rate-limit.guard';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { EventsQueryDto, StreamQueryDto } from '../runs/dto/run-ref.dto';
@@ -57,6 +59,7 @@ export class AgentController {
   ) {}
 
   @Post('run_agent')
+  @StartsRun()
   @HttpCode(202)
   @ApiOperation({ summary: 'Start a run; poll it, read its events or stream it' })
   @ApiAcceptedResponse({ type: RunStartedView })
@@ -70,6 +73,8 @@ export class AgentController {
   }
 
   @Post('stream')
+  @StartsRun()
+  @AcceptsTicket()
   @ApiOperation({
     summary: 'Start a run and stream its events in one call',
     description: SSE_DESCRIPTION,
@@ -94,6 +99,7 @@ export class AgentController {
       res.status(204).end();
       return;
     }
+    this.sse.admit(req);
     const after = resumePoint(undefined, lastEventId);
     const { started, events } = await this.handler.startAndFollow(dto, key, after);
     res.setHeader('X-Run-Id', started.run_id);
@@ -118,6 +124,7 @@ export class AgentController {
   }
 
   @Get(':run_id/stream')
+  @AcceptsTicket()
   @ApiOperation({ summary: "Stream a run's events", description: SSE_DESCRIPTION })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq' })
@@ -131,6 +138,7 @@ export class AgentController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
+    this.sse.admit(req);
     const { events } = await this.handler.followRun(runId, resumePoint(query.after, lastEventId));
     this.sse.pipe(events, req, res);
   }

@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { MessagingModule } from '../messaging/messaging.module';
 import { AgentController } from './agent.controller';
 import { SseWriter } from './sse.writer';
+import { StreamTicketsController } from './stream-tickets.controller';
 import { ThreadsController } from './threads.controller';
 
 // The REST channel: thin controllers over the shared services.
 @Module({
   imports: [MessagingModule],
-  controllers: [AgentController, ThreadsController],
+  controllers: [AgentController, ThreadsController, StreamTicketsController],
   providers: [SseWriter],
 })
 export class RestModule {}

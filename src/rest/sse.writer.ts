@@ -17,8 +17,23 @@ export class SseWriter implements BeforeApplicationShutdown {
   private readonly open = new Set<() => void>();
   private closing = false;
 
+  // Streams open per user on this instance (MAX_STREAMS_PER_USER).
+  private readonly perUser = new Map<string, number>();
+  private readonly maxPerUser: number;
+
   constructor(config: ConfigService<EnvironmentVariables, true>) {
     this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
+    this.maxPerUser = config.get('MAX_STREAMS_PER_USER', { infer: true });
+  }
+
+  // Refuses a stream past the user's cap, before the run is looked up or started.
+  admit(req: Request): void {
+    const user = req.user?.id ?? '';
+    if ((this.perUser.get(user) ?? 0) >= this.maxPerUser) {
+      throw new DomainError('rate_limited', 'Too many open streams; close one first', {
+        retry_after_ms: 5_000,
+      });
+    }
   }
 
   // On shutdown (after the runs in hand were finished or handed back) the open streams end; an
@@ -46,9 +61,14 @@ export class SseWriter implements BeforeApplicationShutdown {
 
     // A comment line keeps idle connections open through proxies and load balancers.
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.heartbeatMs);
+    const user = req.user?.id ?? '';
+    this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
     const end = (): void => {
+      if (!this.open.delete(end)) return;
       clearInterval(heartbeat);
-      this.open.delete(end);
+      const left = (this.perUser.get(user) ?? 1) - 1;
+      if (left > 0) this.perUser.set(user, left);
+      else this.perUser.delete(user);
       if (!res.writableEnded) res.end();
     };
     this.open.add(end);

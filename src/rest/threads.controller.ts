@@ -16,6 +16,7 @@ import { CreateThreadDto, UpdateThreadDto } from '../threads/dto/thread-fields.d
 import { ThreadService } from '../threads/thread.service';
 import { MessagePage, MessageView, ThreadPage, ThreadView } from '../threads/thread.views';
 import { IdempotencyKey } from '../idempotency/idempotency-key';
+import { StartsRun } from '../limits/rate-limit.guard';
 import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
 
 @ApiTags('threads')
@@ -81,6 +82,7 @@ export class ThreadsController {
   }
 
   @Post(':id/messages')
+  @StartsRun()
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a user message: starts a run on this thread' })
   @ApiAcceptedResponse({ type: RunStartedView })

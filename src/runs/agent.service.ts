@@ -1,4 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { EnvironmentVariables } from '../config/env.validation';
 import { Observable } from 'rxjs';
 import { QueryFailedError } from 'typeorm';
 import { DomainError } from '../common/domain.error';
@@ -44,7 +46,12 @@ export class AgentService {
     private readonly threads: ThreadStore,
     private readonly persistence: StatePersistenceService,
     private readonly stream: RunEventStream,
-  ) {}
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.maxActive = config.get('MAX_ACTIVE_RUNS', { infer: true });
+  }
+
+  private readonly maxActive: number;
 
   // Creates a queued run and stores the query as the thread's user message, in `tx`. What happens
   // to the thread's runs in progress is the strategy's call. A client run id seen before returns
@@ -71,6 +78,8 @@ export class AgentService {
   }
 
   private async insertRun(tx: Tx, userId: string, input: NewRun): Promise<CreatedRun> {
+    // A user's starts take turns (on every instance) to count their unfinished runs.
+    await tx.rows('SELECT pg_advisory_xact_lock(hashtext($1))', [`runs:${userId}`]);
     const thread = input.threadId
       ? await this.threads.require(userId, input.threadId, tx.manager, true)
       : await this.threads.create(userId, { title: titleFrom(input.query) }, tx.manager);
@@ -88,6 +97,14 @@ export class AgentService {
     }
     if (strategy === 'interrupt' && active.length > 0) {
       await this.persistence.cancelThreadRuns(tx, userId, thread.id, 'interrupted by a newer run');
+    }
+    const unfinished = await this.runs.countActive(tx, userId);
+    if (unfinished >= this.maxActive) {
+      throw new DomainError(
+        'rate_limited',
+        `You have ${unfinished} runs in progress or queued, the most at once; wait for one to end`,
+        { retry_after_ms: 5_000 },
+      );
     }
     const run = await this.runs.insert(tx, {
       userId,

@@ -59,6 +59,10 @@ export class RunStore {
     });
   }
 
+  countActive(tx: Tx, userId: string): Promise<number> {
+    return tx.manager.getRepository(Run).countBy({ userId, status: In([...ACTIVE_STATUSES]) });
+  }
+
   insert(tx: Tx, row: NewRunRow): Promise<Run> {
     const repo = tx.manager.getRepository(Run);
     return repo.save(repo.create({ ...row, status: 'queued' }));

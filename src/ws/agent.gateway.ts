@@ -8,21 +8,23 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { RawData, WebSocket } from 'ws';
-import { bearerToken, TokenService } from '../auth/token.service';
 import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
-import { MAX_BODY_BYTES } from '../common/limits';
 import { validatePayload } from '../common/validation';
 import { EnvironmentVariables } from '../config/env.validation';
 import { ContextCarrier } from '../context/user-context';
+import { rateLimited } from '../limits/rate-limit.guard';
+import { RateLimitStorage } from '../limits/rate-limit.storage';
+import { WsConnections } from './ws-connections';
+import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
-import { WsSession } from './ws-session';
+import { GOING_AWAY_CLOSE, UNAUTHORIZED_CLOSE, WsSession } from './ws-session';
 
 export const WS_PATH = '/ws';
-const UNAUTHORIZED_CLOSE = 4401;
-const GOING_AWAY_CLOSE = 1001;
+const MINUTE_MS = 60_000;
+// Frames that start a run count against the user's run starts, as the REST routes do.
+const STARTS_RUN = new Set(['start_agent', 'user_message']);
 
 interface ClientFrame {
   type: string;
@@ -32,8 +34,9 @@ interface ClientFrame {
 
 // The WebSocket channel. Nest keeps a gateway a singleton, so every frame gets its own context id
 // and resolves the request-scoped services under it, carrying the socket's user: the same services,
-// built the same way, as for an HTTP request.
-@WebSocketGateway({ path: WS_PATH, maxPayload: MAX_BODY_BYTES })
+// built the same way, as for an HTTP request. The handshake (origin, credentials, socket cap) was
+// checked before the upgrade (WsHandshake); the frame size is GatewayWsAdapter's.
+@WebSocketGateway({ path: WS_PATH })
 export class AgentGateway
   implements
     OnGatewayInit,
@@ -47,7 +50,8 @@ export class AgentGateway
 
   constructor(
     private readonly moduleRef: ModuleRef,
-    private readonly tokens: TokenService,
+    private readonly connections: WsConnections,
+    private readonly limits: RateLimitStorage,
     private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
 
@@ -57,12 +61,7 @@ export class AgentGateway
     this.heartbeat = setInterval(
       () => {
         for (const session of this.sessions.values()) {
-          if (!session.alive) {
-            session.socket.terminate();
-            continue;
-          }
-          session.alive = false;
-          session.socket.ping();
+          if (!session.ping()) session.socket.terminate();
         }
       },
       this.config.get('WS_HEARTBEAT_MS', { infer: true }),
@@ -79,18 +78,18 @@ export class AgentGateway
       socket.close(GOING_AWAY_CLOSE, 'server shutting down');
   }
 
-  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+  handleConnection(socket: WebSocket, request: HandshakeRequest): void {
     // Accepted while the app closes: told to go elsewhere at once.
     if (this.closing) return socket.close(GOING_AWAY_CLOSE, 'server shutting down');
-    const user = this.tokens.verify(tokenOf(request));
-    const session = new WsSession(socket, user);
+    const user = request[HANDSHAKE_USER];
+    if (!user) return socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');
+    const session = new WsSession(
+      socket,
+      user,
+      this.config.get('WS_MAX_BUFFERED_BYTES', { infer: true }),
+    );
     this.sessions.set(socket, session);
-    socket.on('pong', () => (session.alive = true));
-    user.catch((err: unknown) => {
-      session.send({ type: 'error', payload: toErrorPayload(err, undefined).payload });
-      socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');
-    });
-    // Frames that arrive while the token is being checked wait for it, in order.
+    this.connections.opened(user.id);
     let queue = Promise.resolve();
     socket.on('message', (data: RawData, isBinary: boolean) => {
       // Nothing may escape: a rejected queue would leave the socket silently dead.
@@ -103,36 +102,59 @@ export class AgentGateway
   }
 
   handleDisconnect(socket: WebSocket): void {
-    this.sessions.get(socket)?.close();
+    const session = this.sessions.get(socket);
+    if (!session) return;
+    session.close();
     this.sessions.delete(socket);
+    this.connections.closed(session.user.id);
   }
 
   private async onFrame(session: WsSession, data: RawData, isBinary: boolean): Promise<void> {
-    let user;
-    try {
-      user = await session.user;
-    } catch {
-      return; // the connection is being closed as unauthorized
-    }
     if (session.closed) return; // frames queued behind a close are dropped
-    // The token was checked at connect; a socket must not outlive it (REST checks every request).
-    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) {
-      session.send({
-        type: 'error',
-        payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
-      });
-      session.socket.close(UNAUTHORIZED_CLOSE, 'token expired');
-      return;
-    }
     const correlationId = randomUUID();
     const parsed = parseFrame(data, isBinary);
+    const requestId = 'error' in parsed ? parsed.requestId : parsed.frame.request_id;
+    // Every frame counts, a bad one too: a flood is refused before any work is done for it.
+    const refused = await this.overBudget(session, 'frames', 'RATE_LIMIT_FRAMES');
+    if (refused) {
+      const { payload } = toErrorPayload(refused, correlationId);
+      return session.send({ type: 'error', request_id: requestId, payload });
+    }
     if ('error' in parsed) {
       const { payload } = toErrorPayload(parsed.error, correlationId);
       session.send({ type: 'error', request_id: parsed.requestId, payload });
       return;
     }
+    const type = parsed.frame.type.toLowerCase();
+    if (STARTS_RUN.has(type)) {
+      const overStarts = await this.overBudget(session, 'starts', 'RATE_LIMIT_RUN_STARTS');
+      if (overStarts) {
+        const { payload } = toErrorPayload(overStarts, correlationId);
+        return session.send({ type: 'error', request_id: requestId, payload });
+      }
+    }
     // One frame at a time per socket, so acks come in request order (subscribe, then unsubscribe).
-    await this.dispatch(session, parsed.frame, { user, id: correlationId }, correlationId);
+    const carrier = { user: session.user, id: correlationId };
+    await this.dispatch(session, parsed.frame, carrier, correlationId);
+  }
+
+  // The user's budget of `name` (the same counters as the REST rate limits), or the refusal.
+  private async overBudget(
+    session: WsSession,
+    name: 'frames' | 'starts',
+    limitKey: 'RATE_LIMIT_FRAMES' | 'RATE_LIMIT_RUN_STARTS',
+  ): Promise<DomainError | null> {
+    const limit = this.config.get(limitKey, { infer: true });
+    const counted = await this.limits.increment(
+      `${name}:user:${session.user.id}`,
+      MINUTE_MS,
+      limit,
+      0,
+      name,
+    );
+    return counted.isBlocked
+      ? rateLimited(counted.timeToBlockExpire * 1000, name === 'starts' ? 'run starts' : 'frames')
+      : null;
   }
 
   private async dispatch(
@@ -171,14 +193,6 @@ export class AgentGateway
       });
     }
   }
-}
-
-function tokenOf(request: IncomingMessage): string | undefined {
-  const fromHeader = bearerToken(request.headers.authorization);
-  if (fromHeader) return fromHeader;
-  // Browsers cannot set headers on a WebSocket, so they pass the token in the query string.
-  const url = new URL(request.url ?? '/', 'http://localhost');
-  return url.searchParams.get('token') ?? undefined;
 }
 
 type Parsed = { frame: ClientFrame } | { error: DomainError; requestId?: string | number };

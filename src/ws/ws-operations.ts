@@ -145,5 +145,8 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
       return ack({ thread_id: p.thread_id, deleted: true });
     },
   }),
+  create_stream_ticket: op({
+    run: async (_p, ctx) => ack((await handler(ctx)).createStreamTicket()),
+  }),
   ping: op({ run: () => Promise.resolve({ type: 'pong', payload: {} }) }),
 };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Observable, Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import { AuthenticatedUser } from '../context/user-context';
@@ -9,20 +10,63 @@ export type ServerFrame = {
   request_id?: string | number;
 };
 
-// One connected socket: its user (once the token is verified) and the runs it follows.
+export const UNAUTHORIZED_CLOSE = 4401;
+export const GOING_AWAY_CLOSE = 1001;
+// "Try again later": the client did not read what it was sent.
+export const TOO_SLOW_CLOSE = 1013;
+// A socket closed for being too slow gets this long to take its close frame before it is cut.
+const TERMINATE_AFTER_MS = 1_000;
+
+// One connected socket: its user (checked before the upgrade), the runs it follows, and what keeps
+// it honest: a bound on what it leaves unread, and a heartbeat only it can answer.
 export class WsSession {
   private readonly subscriptions = new Map<string, Subscription>();
+  private expiry?: NodeJS.Timeout;
+  private nonce?: Buffer;
   closed = false;
   // Answered the last heartbeat ping (or just connected).
   alive = true;
 
   constructor(
     readonly socket: WebSocket,
-    readonly user: Promise<AuthenticatedUser>,
-  ) {}
+    readonly user: AuthenticatedUser,
+    private readonly maxBufferedBytes: number,
+  ) {
+    // Only a pong that carries the ping's own nonce counts: one sent unasked proves nothing.
+    socket.on('pong', (data: Buffer) => {
+      if (this.nonce && data.equals(this.nonce)) this.alive = true;
+    });
+    // A socket must not outlive its token (REST checks every request).
+    if (user.expiresAt !== undefined) {
+      this.expiry = setTimeout(
+        () => {
+          this.send({
+            type: 'error',
+            payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
+          });
+          socket.close(UNAUTHORIZED_CLOSE, 'token expired');
+        },
+        Math.max(0, user.expiresAt - Date.now()),
+      );
+      this.expiry.unref();
+    }
+  }
+
+  // A heartbeat round: false when the last ping went unanswered (the peer is gone or stuck).
+  ping(): boolean {
+    if (!this.alive) return false;
+    this.alive = false;
+    this.nonce = randomBytes(8);
+    this.socket.ping(this.nonce);
+    return true;
+  }
 
   send(frame: ServerFrame): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+    if (this.closed || this.socket.readyState !== WebSocket.OPEN) return;
+    // Whatever it has not read stays in this process: past the bound the socket goes, and its
+    // subscriptions with it; other sockets are not affected.
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) return this.tooSlow();
+    this.socket.send(JSON.stringify(frame));
   }
 
   // Following a run again replaces the earlier subscription, from the new position.
@@ -59,7 +103,14 @@ export class WsSession {
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.expiry);
     this.subscriptions.forEach((s) => s.unsubscribe());
     this.subscriptions.clear();
+  }
+
+  private tooSlow(): void {
+    this.close();
+    this.socket.close(TOO_SLOW_CLOSE, 'too much unread output');
+    setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS).unref();
   }
 }

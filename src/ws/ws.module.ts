@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { LimitsModule } from '../limits/limits.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { AgentGateway } from './agent.gateway';
+import { WsConnections } from './ws-connections';
+import { WsHandshake } from './ws-handshake';
 
 // The WebSocket channel: a gateway over the same shared services as the REST channel.
 @Module({
-  imports: [MessagingModule, AuthModule],
-  providers: [AgentGateway],
+  imports: [MessagingModule, AuthModule, LimitsModule],
+  providers: [AgentGateway, WsConnections, WsHandshake],
 })
 export class WsModule {}

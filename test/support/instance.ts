@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { JwtService } from '@nestjs/jwt';
+import { createHmac } from 'node:crypto';
 import { freePort } from './free-port';
-import { TEST_JWT_SECRET } from './test-app';
+import { GENEROUS_LIMITS, TEST_JWT_SECRET } from './test-app';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -49,6 +49,7 @@ export class Instance {
         // Takeovers within seconds, so the tests do not wait out production timings.
         RUN_HEARTBEAT_SECONDS: '10',
         QUEUE_MONITOR_SECONDS: '1',
+        ...GENEROUS_LIMITS,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,10 +85,18 @@ export class Instance {
   }
 }
 
-// A token the instances accept (they share TEST_JWT_SECRET).
-export function tokenFor(userId: string): string {
-  return new JwtService({ secret: TEST_JWT_SECRET }).sign(
-    { sub: userId },
-    { algorithm: 'HS256', expiresIn: 3600 },
-  );
+// A token the instances accept (they share TEST_JWT_SECRET), as an issuer would sign it.
+export function tokenFor(userId: string, claims: Record<string, unknown> = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  return hs256({ sub: userId, iat: now, exp: now + 3600, ...claims }, TEST_JWT_SECRET);
+}
+
+export function hs256(
+  payload: Record<string, unknown>,
+  secret: string,
+  header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' },
+): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part(header)}.${part(payload)}`;
+  return `${signed}.${createHmac('sha256', secret).update(signed).digest('base64url')}`;
 }

@@ -9,6 +9,16 @@ import { TokenService } from '../../src/auth/token.service';
 
 export const TEST_JWT_SECRET = 'test-secret-for-e2e-only-0123456789';
 
+// Suites that are not about the limits must not meet them; the limits suite sets its own.
+export const GENEROUS_LIMITS = {
+  RATE_LIMIT_RUN_STARTS: '100000',
+  RATE_LIMIT_REQUESTS: '100000',
+  RATE_LIMIT_FRAMES: '100000',
+  MAX_ACTIVE_RUNS: '10000',
+  MAX_SOCKETS_PER_USER: '1000',
+  MAX_STREAMS_PER_USER: '1000',
+};
+
 export interface TestApp {
   app: INestApplication;
   http: string;
@@ -56,6 +66,7 @@ export async function startTestApp(
     // A test that closes its app mid-run hands the run back at once.
     SHUTDOWN_GRACE_MS: '0',
     APP_ROLE: 'all',
+    ...GENEROUS_LIMITS,
     DATABASE_URL: databaseUrl,
     ...options.env,
   });

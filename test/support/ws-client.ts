@@ -9,6 +9,27 @@ export interface Frame {
 
 type Waiter = { test: (frame: Frame) => boolean; resolve: (frame: Frame) => void };
 
+export interface ConnectOptions {
+  token?: string;
+  // The token in ?token= (the legacy browser way) instead of the Authorization header.
+  query?: boolean;
+  ticket?: string;
+  origin?: string;
+  autoPong?: boolean;
+}
+
+function target(url: string, options: ConnectOptions): string {
+  if (options.ticket) return `${url}?ticket=${encodeURIComponent(options.ticket)}`;
+  return options.query && options.token ? `${url}?token=${options.token}` : url;
+}
+
+function headers(options: ConnectOptions): Record<string, string> {
+  return {
+    ...(options.token && !options.query ? { authorization: `Bearer ${options.token}` } : {}),
+    ...(options.origin ? { origin: options.origin } : {}),
+  };
+}
+
 // A real `ws` client that records every frame and lets a test wait for the one it expects.
 export class WsClient {
   readonly frames: Frame[] = [];
@@ -32,19 +53,35 @@ export class WsClient {
     );
   }
 
-  static connect(
-    url: string,
-    options: { token?: string; query?: boolean; autoPong?: boolean } = {},
-  ): Promise<WsClient> {
-    const target = options.query && options.token ? `${url}?token=${options.token}` : url;
-    const headers =
-      options.token && !options.query ? { authorization: `Bearer ${options.token}` } : {};
+  static connect(url: string, options: ConnectOptions = {}): Promise<WsClient> {
     // autoPong: false plays a peer that vanished without closing.
-    const socket = new WebSocket(target, { headers, autoPong: options.autoPong ?? true });
+    const socket = new WebSocket(target(url, options), {
+      headers: headers(options),
+      autoPong: options.autoPong ?? true,
+    });
     const client = new WsClient(socket);
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(client));
       socket.once('error', reject);
+    });
+  }
+
+  // What the server answers a handshake: 101 (then closed again) or the status it refused with.
+  static handshake(url: string, options: ConnectOptions = {}): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(target(url, options), { headers: headers(options) });
+      socket.once('open', () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        socket.terminate();
+      });
+      socket.once('error', (err) => {
+        if (!/Unexpected server response/.test(err.message)) reject(err);
+      });
     });
   }
 

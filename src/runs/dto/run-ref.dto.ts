@@ -33,6 +33,16 @@ export class StreamQueryDto {
   @Min(0)
   @Max(MAX_SEQ)
   after?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'A stream ticket (POST /api/stream-tickets) instead of the Authorization header, for an ' +
+      'EventSource; it works once',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  ticket?: string;
 }
 
 // WebSocket payloads that name a run (`stop_agent`, `unsubscribe`, `get_run_status`).

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AuthenticatedUser } from '../context/user-context';
+
+// stream_tickets: single-use, short-lived stand-ins for a bearer token where a browser cannot send
+// one (EventSource, a WebSocket URL). Only the ticket's hash is stored. Shared by every instance: a
+// ticket made on one is used on another.
+@Injectable()
+export class StreamTicketStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  // The ticket stands for the user until it is used or expires, and never outlives the token that
+  // asked for it.
+  async issue(
+    user: AuthenticatedUser,
+    ttlSeconds: number,
+  ): Promise<{ ticket: string; expiresIn: number }> {
+    const ticket = randomBytes(32).toString('base64url');
+    const tokenLeft = Math.floor(((user.expiresAt ?? Date.now()) - Date.now()) / 1000);
+    const expiresIn = Math.max(1, Math.min(ttlSeconds, tokenLeft));
+    await this.db.query(
+      `INSERT INTO stream_tickets (ticket_hash, user_id, token_expires_at, expires_at)
+       VALUES ($1, $2, to_timestamp($3 / 1000.0), now() + make_interval(secs => $4))`,
+      [hash(ticket), user.id, user.expiresAt ?? Date.now(), expiresIn],
+    );
+    return { ticket, expiresIn };
+  }
+
+  // Uses the ticket up: the user it stands for, once; null if unknown, used or expired.
+  async redeem(ticket: string): Promise<AuthenticatedUser | null> {
+    const [rows] = await this.db.query<[{ user_id: string; token_expires_at: Date }[], number]>(
+      `DELETE FROM stream_tickets WHERE ticket_hash = $1 AND expires_at > now()
+       RETURNING user_id, token_expires_at`,
+      [hash(ticket)],
+    );
+    const [found] = rows;
+    // Expired tickets go with the next use of any.
+    await this.db.query(`DELETE FROM stream_tickets WHERE expires_at <= now()`);
+    return found ? { id: found.user_id, expiresAt: found.token_expires_at.getTime() } : null;
+  }
+}
+
+function hash(ticket: string): Buffer {
+  return createHash('sha256').update(ticket).digest();
+}

@@ -1,0 +1,41 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocketServer } from 'ws';
+import { EnvironmentVariables } from '../config/env.validation';
+import { WsHandshake } from './ws-handshake';
+
+type VerifyCallback = (
+  result: boolean,
+  code?: number,
+  message?: string,
+  headers?: Record<string, string>,
+) => void;
+
+// The platform's adapter, with the handshake checked before the upgrade (ws's verifyClient) and
+// the frame size from the configuration.
+export class GatewayWsAdapter extends WsAdapter {
+  constructor(private readonly app: INestApplicationContext) {
+    super(app);
+  }
+
+  override create(port: number, options: Record<string, unknown> = {}): WebSocketServer {
+    const handshake = this.app.get(WsHandshake);
+    const config = this.app.get(ConfigService<EnvironmentVariables, true>);
+    return super.create(port, {
+      ...options,
+      maxPayload: config.get('WS_MAX_FRAME_BYTES', { infer: true }),
+      verifyClient: (
+        info: { origin?: string; req: IncomingMessage },
+        done: VerifyCallback,
+      ): void => {
+        handshake.admit(info.req, info.origin || undefined).then(
+          (refusal) =>
+            refusal ? done(false, refusal.status, refusal.message, refusal.headers) : done(true),
+          () => done(false, 500, 'Internal error'),
+        );
+      },
+    }) as WebSocketServer;
+  }
+}
