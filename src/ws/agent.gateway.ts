@@ -19,7 +19,7 @@ import { RateLimitStorage } from '../limits/rate-limit.storage';
 import { WsConnections } from './ws-connections';
 import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
-import { GOING_AWAY_CLOSE, UNAUTHORIZED_CLOSE, WsSession } from './ws-session';
+import { GOING_AWAY_CLOSE, POLICY_CLOSE, UNAUTHORIZED_CLOSE, WsSession } from './ws-session';
 
 export const WS_PATH = '/ws';
 const MINUTE_MS = 60_000;
@@ -83,6 +83,10 @@ export class AgentGateway
     if (this.closing) return socket.close(GOING_AWAY_CLOSE, 'server shutting down');
     const user = request[HANDSHAKE_USER];
     if (!user) return socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');
+    // The handshake checked the cap, but handshakes of one user verified at the same time all saw
+    // the same count: the ones past it go here (1008, policy violation).
+    if (this.connections.count(user.id) >= this.config.get('MAX_SOCKETS_PER_USER', { infer: true }))
+      return socket.close(POLICY_CLOSE, 'too many open sockets');
     const session = new WsSession(
       socket,
       user,

@@ -12,6 +12,7 @@ export type ServerFrame = {
 
 export const UNAUTHORIZED_CLOSE = 4401;
 export const GOING_AWAY_CLOSE = 1001;
+export const POLICY_CLOSE = 1008;
 // "Try again later": the client did not read what it was sent.
 export const TOO_SLOW_CLOSE = 1013;
 // A socket closed for being too slow gets this long to take its close frame before it is cut.

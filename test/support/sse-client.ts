@@ -2,7 +2,8 @@ import { EventSource } from 'eventsource';
 import { RUN_EVENT_TYPES, RunEvent, isTerminalEvent } from '../../src/runs/run-event';
 
 export interface SseOptions {
-  token: string;
+  // None: as a browser's EventSource, which cannot send headers (a `?ticket=` in the URL instead).
+  token?: string;
   lastEventId?: string;
   method?: 'GET' | 'POST';
   body?: unknown;
@@ -34,7 +35,7 @@ export function readSse(url: string, options: SseOptions): Promise<SseResult> {
           body: options.body === undefined ? undefined : JSON.stringify(options.body),
           headers: {
             ...init.headers,
-            authorization: `Bearer ${options.token}`,
+            ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
             ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
             ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}),
             ...options.headers,
