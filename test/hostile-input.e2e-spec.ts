@@ -82,4 +82,43 @@ describe('hostile input', () => {
     expect(frame.type).toBe('ack');
     expect(frame.payload.metadata).toEqual(JSON.parse('{"constructor":1}'));
   });
+
+  // Found by the property tests (test/properties.e2e-spec.ts), kept here as plain cases.
+  describe('what the property tests found', () => {
+    it('a NUL in a path parameter, a query value or a body field is a 400 naming it', async () => {
+      const path = await api.get('/api/agent/%00/status');
+      expect(path.status).toBe(400);
+      expect(fieldsOf(path.body)).toEqual(['run_id']);
+      const query = await api.get('/api/agent/x/events?after=%00');
+      expect(query.status).toBe(400);
+      expect(fieldsOf(query.body)).toEqual(['after']);
+      const body = await api.post('/api/threads', { title: 'a\u0000b' });
+      expect(body.status).toBe(400);
+      expect(fieldsOf(body.body)).toEqual(['title']);
+      const lone = await api.raw('POST', '/api/threads', '{"metadata":{"k":"\\ud800"}}');
+      expect(lone.status).toBe(400);
+      expect(fieldsOf(lone.body)).toEqual(['metadata']);
+    });
+
+    it('null for an optional field is a 400 on both channels, not an internal error', async () => {
+      const res = await api.post('/api/threads', { title: null });
+      expect(res.status).toBe(400);
+      expect(fieldsOf(res.body)).toEqual(['title']);
+      const frame = await ws.request('create_thread', { idempotency_key: null, metadata: {} });
+      expect(frame).toMatchObject({ type: 'error', payload: { code: 'validation_failed' } });
+      expect(fieldsOf(frame.payload)).toEqual(['idempotency_key']);
+    });
+
+    it('an object where a number belongs is a 400, even one whose toString is not a function', async () => {
+      const frame = await ws.request('get_run_events', { run_id: 'x', limit: { toString: 0 } });
+      expect(frame).toMatchObject({ type: 'error', payload: { code: 'validation_failed' } });
+      expect(fieldsOf(frame.payload)).toEqual(['limit']);
+    });
+
+    it('a path that does not decode is a 400 in the error shape', async () => {
+      const res = await api.get('/api/threads/%zz');
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'bad_request', request_id: expect.any(String) });
+    });
+  });
 });

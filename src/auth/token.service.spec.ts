@@ -1,5 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import type { CryptoKey } from 'jose';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { DomainError } from '../common/domain.error';
@@ -60,6 +61,10 @@ describe('TokenService', () => {
       await refused(tokens, await hs({ sub: 'ann', iat: now() }));
       await refused(tokens, await hs({ sub: 'ann', iat: now() - 120, exp: now() - 60 }));
       await refused(tokens, await hs({ iat: now(), exp: now() + 60 }));
+      // A sub no query could hold.
+      await refused(tokens, await hs({ sub: 'a\u0000b', iat: now(), exp: now() + 60 }));
+      await refused(tokens, await hs({ sub: '\ud800', iat: now(), exp: now() + 60 }));
+      await refused(tokens, await hs({ sub: 'x'.repeat(201), iat: now(), exp: now() + 60 }));
     });
 
     it('refuses a token that lives longer than JWT_MAX_LIFETIME_SECONDS', async () => {

@@ -4,6 +4,7 @@ import { createRemoteJWKSet, importSPKI, jwtVerify, SignJWT } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
 import { createSecretKey, KeyObject } from 'node:crypto';
 import { DomainError } from '../common/domain.error';
+import { storableText } from '../common/validation';
 import { EnvironmentVariables, JwtAlgorithm } from '../config/env.validation';
 import { AuthenticatedUser } from '../context/user-context';
 
@@ -51,7 +52,8 @@ export class TokenService implements OnModuleInit {
         requiredClaims: ['exp', 'sub'],
       });
       const { sub, exp, iat } = payload;
-      if (!sub || sub.length > MAX_SUB_LENGTH) throw new Error('bad sub');
+      // The user id goes into every query: text the database can hold, of a bounded length.
+      if (!sub || sub.length > MAX_SUB_LENGTH || !storableText(sub)) throw new Error('bad sub');
       const issued = typeof iat === 'number' ? iat : Date.now() / 1000;
       if (exp! - issued > this.maxLifetime) throw new Error('lives too long');
       return { id: sub, expiresAt: exp! * 1000 };

@@ -1,13 +1,13 @@
 import { Type as ClassType } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { MAX_OFFSET } from './limits';
+import { IntegerFromText } from './validation';
 
 export class PaginationQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, example: 20 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerFromText()
   @IsInt()
   @Min(1)
   @Max(100)
@@ -15,7 +15,7 @@ export class PaginationQueryDto {
 
   @ApiPropertyOptional({ minimum: 0, default: 0, example: 0 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerFromText()
   @IsInt()
   @Min(0)
   @Max(MAX_OFFSET)

@@ -1,7 +1,9 @@
 import { ValidationError } from '@nestjs/common';
+import { EventsQueryDto } from '../runs/dto/run-ref.dto';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
+import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
 import { DomainError } from './domain.error';
-import { flattenValidationErrors, validatePayload } from './validation';
+import { flattenValidationErrors, storableText, validatePayload } from './validation';
 
 function startPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { query: 'What is 2 + 2?', ...overrides };
@@ -80,6 +82,69 @@ describe('validatePayload', () => {
     expect(error.details?.errors).toEqual([
       { field: 'payload', messages: ['payload must be an object'] },
     ]);
+  });
+});
+
+describe('what the database could not store as sent', () => {
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['a lone high surrogate', 'x\ud800'],
+    ['a lone low surrogate', '\udfffy'],
+  ])('refuses %s in a field, naming it', async (_case, text) => {
+    const error = await rejectionOf(startPayload({ query: text }));
+    expect(error.details?.errors).toEqual([
+      {
+        field: 'query',
+        messages: ['query must not contain NUL characters or unpaired UTF-16 surrogates'],
+      },
+    ]);
+  });
+
+  it('refuses it in free JSON, in keys as in values', async () => {
+    for (const metadata of [{ 'k\u0000': 1 }, { a: ['\ud800'] }]) {
+      const error = await validatePayload(CreateThreadDto, { metadata }).catch(
+        (e: DomainError) => e,
+      );
+      expect(error).toBeInstanceOf(DomainError);
+      expect((error as DomainError).details?.errors?.[0].field).toBe('metadata');
+    }
+  });
+
+  it('takes any well-formed text, emoji and all', () => {
+    expect(storableText('héllo 😀 \u202e')).toBe(true);
+    expect(storableText('\ud83d\ude00')).toBe(true);
+    expect(storableText('\ude00\ud83d')).toBe(false);
+  });
+});
+
+describe('null and numbers', () => {
+  it('refuses null for an optional field instead of passing it on', async () => {
+    const error = await rejectionOf(startPayload({ thread_id: null }));
+    expect(error.details?.errors).toEqual([
+      { field: 'thread_id', messages: ['thread_id must not be null; leave it out instead'] },
+    ]);
+  });
+
+  it.each([
+    ['digits', '12', 12],
+    ['a number', 12, 12],
+  ])('takes an integer as %s', async (_case, after, expected) => {
+    await expect(validatePayload(EventsQueryDto, { after })).resolves.toMatchObject({
+      after: expected,
+    });
+  });
+
+  it.each([
+    ['empty text', ''],
+    ['hex', '0x10'],
+    ['an exponent', '1e2'],
+    ['padded', ' 7'],
+    ['an object whose toString is not a function', { toString: 0 }],
+    ['an array', ['1', '2']],
+  ])('refuses %s as an integer, naming the field', async (_case, after) => {
+    const error = await validatePayload(EventsQueryDto, { after }).catch((e: DomainError) => e);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).details?.errors?.map((e) => e.field)).toEqual(['after']);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   ValidationPipe,
   ValidationPipeOptions,
 } from '@nestjs/common';
+import { Transform } from 'class-transformer';
 import { getMetadataStorage, IsObject, ValidateIf } from 'class-validator';
 import { DomainError, FieldError } from './domain.error';
 
@@ -40,6 +41,15 @@ export const validationPipeOptions: ValidationPipeOptions = {
   exceptionFactory: (errors) => DomainError.validation(flattenValidationErrors(errors)),
 };
 
+// An integer field that a query string carries as text: digits become the number, anything else
+// stays as it came for IsInt to refuse (class-transformer's Number() would take '' as 0, '0x10'
+// as 16, and throw on an object whose toString is not a function).
+export function IntegerFromText(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
+  );
+}
+
 // A property holding the client's own JSON object: optional (absent, not null), an object within
 // FREE_JSON_LIMITS, and kept exactly as sent (the pipe's own clean-up and class-transformer would
 // drop keys named `constructor`, `__proto__` or after Object.prototype's methods).
@@ -65,6 +75,11 @@ export class StrictValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // A path parameter or a lone query value: text the database can store, or a 400 naming it.
+    if (typeof value === 'string' && !storableText(value)) {
+      const field = metadata.data ?? metadata.type;
+      throw DomainError.validation([{ field, messages: [`${field} ${UNSTORABLE}`] }]);
+    }
     const dto = metadata.metatype;
     if (!dto || !this.toValidate(metadata) || !isPlainObject(value)) {
       return super.transform(value, metadata);
@@ -109,11 +124,17 @@ function screen(
     const child = (value as Record<string, unknown>)[field];
     if (!known.has(field)) {
       unknown.push({ field, messages: [`property ${field} should not exist`] });
+    } else if (child === null) {
+      // No field of a request is nullable: leave it out instead. (Optional fields would let null
+      // through to the services, which take it for a value.)
+      unsafe.push({ field, messages: [`${field} must not be null; leave it out instead`] });
     } else if (free.has(field)) {
       const problem = child === undefined ? undefined : freeJsonProblem(child);
       if (problem) unsafe.push({ field, messages: [`${field} ${problem}`] });
     } else if (depthOf(child, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
       unsafe.push({ field, messages: [`${field} is nested deeper than ${MAX_JSON_DEPTH} levels`] });
+    } else if (!storableJson(child)) {
+      unsafe.push({ field, messages: [`${field} ${UNSTORABLE}`] });
     }
   }
   // An unknown key's value is never walked: it is deleted before the pipe runs.
@@ -126,6 +147,7 @@ function freeJsonProblem(value: unknown): string | undefined {
   if (depthOf(value, depth) > depth) return `is nested deeper than ${depth} levels`;
   if (keyCount(value, keys) > keys) return `has more than ${keys} keys`;
   if (JSON.stringify(value ?? null).length > bytes) return `is larger than ${bytes} bytes`;
+  if (!storableJson(value)) return UNSTORABLE;
   return undefined;
 }
 
@@ -155,6 +177,32 @@ function keyCount(value: unknown, limit: number): number {
     for (const child of children) stack.push(child);
   }
   return count;
+}
+
+const UNSTORABLE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+
+// Text PostgreSQL can keep as sent: no NUL (text and jsonb refuse it) and no half of a surrogate
+// pair (jsonb refuses it; text would quietly store U+FFFD instead).
+export function storableText(text: string): boolean {
+  return !text.includes('\u0000') && (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+// Every string of a JSON value, keys included, storable. Walked with a stack of its own, after the
+// depth was bounded.
+function storableJson(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (!storableText(node)) return false;
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        if (!storableText(key)) return false;
+        stack.push(child);
+      }
+    }
+  }
+  return true;
 }
 
 function isPlainObject(value: unknown): value is object {

@@ -4,9 +4,9 @@ import { IsOptional, Matches } from 'class-validator';
 import type { Request } from 'express';
 import { DomainError } from '../common/domain.error';
 
-// Printable ASCII, 1 to 255 characters: a UUID or any other key a client makes up.
+// Visible ASCII (no spaces), 1 to 255 characters: a UUID or any other key a client makes up.
 const KEY = /^[\x21-\x7e]{1,255}$/;
-const RULE = 'must be 1 to 255 printable ASCII characters';
+const RULE = 'must be 1 to 255 visible ASCII characters (no spaces)';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 

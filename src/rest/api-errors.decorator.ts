@@ -44,7 +44,7 @@ export function ApiIdempotencyKey(): MethodDecorator {
     name: 'Idempotency-Key',
     required: false,
     description:
-      'Your key for this request (1 to 255 printable ASCII characters, a UUID for instance). ' +
+      'Your key for this request (1 to 255 visible ASCII characters, no spaces: a UUID for instance). ' +
       'Sending it again with the same request returns the first answer instead of doing it ' +
       'twice; with a different request it is 409 idempotency_conflict. Kept for 24 hours.',
   });

@@ -1,13 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MaxLength } from 'class-validator';
 import { MAX_SEQ } from '../../common/limits';
+import { IntegerFromText } from '../../common/validation';
 
 // Reading events from a position: `?after=N` over REST, `{ after }` in a frame.
 export class EventsQueryDto {
   @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Return events with seq > after' })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerFromText()
   @IsInt()
   @Min(0)
   @Max(MAX_SEQ)
@@ -15,7 +15,7 @@ export class EventsQueryDto {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 1000 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerFromText()
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -28,7 +28,7 @@ export class StreamQueryDto {
     description: 'Resume after this seq (the Last-Event-ID header does the same)',
   })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerFromText()
   @IsInt()
   @Min(0)
   @Max(MAX_SEQ)
