@@ -23,6 +23,9 @@ import { GOING_AWAY_CLOSE, POLICY_CLOSE, UNAUTHORIZED_CLOSE, WsSession } from '.
 
 export const WS_PATH = '/ws';
 const MINUTE_MS = 60_000;
+// Frames of one socket read but not yet handled, past which the socket is not read until half
+// of them are.
+const MAX_PENDING_FRAMES = 64;
 // Frames that start a run count against the user's run starts, as the REST routes do.
 const STARTS_RUN = new Set(['start_agent', 'user_message']);
 
@@ -95,12 +98,19 @@ export class AgentGateway
     this.sessions.set(socket, session);
     this.connections.opened(user.id);
     let queue = Promise.resolve();
+    let pending = 0;
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Back-pressure on what comes in: a client that sends faster than its frames are handled
+      // stops being read (TCP holds the rest), so its frames never pile up in this process.
+      if ((pending += 1) >= MAX_PENDING_FRAMES) socket.pause();
       // Nothing may escape: a rejected queue would leave the socket silently dead.
       queue = queue
         .then(() => this.onFrame(session, data, isBinary))
         .catch((err: unknown) => {
           session.send({ type: 'error', payload: toErrorPayload(err, randomUUID()).payload });
+        })
+        .finally(() => {
+          if ((pending -= 1) < MAX_PENDING_FRAMES / 2 && socket.isPaused) socket.resume();
         });
     });
   }

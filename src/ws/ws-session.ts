@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Observable, Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
@@ -110,6 +111,11 @@ export class WsSession {
   }
 
   private tooSlow(): void {
+    Logger.warn(
+      `closed a socket of user ${this.user.id} that left ${this.socket.bufferedAmount} bytes unread ` +
+        `(WS_MAX_BUFFERED_BYTES ${this.maxBufferedBytes})`,
+      'WebSocket',
+    );
     this.close();
     this.socket.close(TOO_SLOW_CLOSE, 'too much unread output');
     setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS).unref();
