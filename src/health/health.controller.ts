@@ -23,8 +23,9 @@ const DATABASE_TIMEOUT_MS = 1_500;
 // `ready` says it can take work: the database and the queue answer and it is not draining.
 @ApiTags('health')
 @Public()
-// Load balancers ask often; they are not users.
-@SkipThrottle()
+// Load balancers ask often; they are not users. (Named throttlers are skipped by name: a bare
+// @SkipThrottle() only skips one called 'default'.)
+@SkipThrottle({ requests: true, starts: true })
 @Controller('health')
 export class HealthController {
   constructor(
