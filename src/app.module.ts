@@ -54,13 +54,18 @@ export class AppModule {
               // The id configureApp gave the request before anything else ran.
               genReqId: (req) => requestIdOf(req) || randomUUID(),
               // No credential reaches a log line: headers, query values, and the URL itself.
-              // (The query is in the URL; logged once, redacted.)
+              // The query and the path parameters are in the URL: logged once, redacted there.
               redact: ['req.headers.authorization', 'req.headers.cookie'],
               serializers: {
-                req: ({ query: _query, ...req }: { url?: string; query?: unknown }) => ({
-                  ...req,
-                  url: redactUrl(req.url),
-                }),
+                req: ({
+                  query: _query,
+                  params: _params,
+                  ...req
+                }: {
+                  url?: string;
+                  query?: unknown;
+                  params?: unknown;
+                }) => ({ ...req, url: redactUrl(req.url) }),
               },
             },
           }),

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import {
@@ -47,6 +47,7 @@ export class AgentGateway
     OnGatewayDisconnect<WebSocket>,
     BeforeApplicationShutdown
 {
+  private readonly logger = new Logger('WebSocket');
   private readonly sessions = new Map<WebSocket, WsSession>();
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
@@ -97,6 +98,10 @@ export class AgentGateway
     );
     this.sessions.set(socket, session);
     this.connections.opened(user.id);
+    this.logger.debug(`socket opened for user ${user.id}`);
+    socket.once('close', (code: number) =>
+      this.logger.debug(`socket of user ${user.id} closed with ${code}`),
+    );
     let queue = Promise.resolve();
     let pending = 0;
     socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -193,10 +198,15 @@ export class AgentGateway
         : noPayload(frame.payload);
       const contextId = ContextIdFactory.create();
       this.moduleRef.registerRequestByContextId(carrier, contextId);
+      const started = Date.now();
       const reply = await operation.run(payload, {
         session,
         resolve: (token) => this.moduleRef.resolve(token, contextId, { strict: false }),
       });
+      // What was asked and how it went; never a payload (an ack may carry a stream ticket).
+      this.logger.verbose(
+        `${type} from user ${session.user.id} (${correlationId}): ${reply.type} in ${Date.now() - started} ms`,
+      );
       session.send({ type: reply.type, request_id: requestId, payload: reply.payload });
       if (reply.follow) session.follow(reply.follow.runId, reply.follow.events);
     } catch (err) {

@@ -1,10 +1,13 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocketServer } from 'ws';
 import { EnvironmentVariables } from '../config/env.validation';
+import { redactUrl } from '../logging/redact';
 import { WsHandshake } from './ws-handshake';
+
+const logger = new Logger('WebSocket');
 
 type VerifyCallback = (
   result: boolean,
@@ -31,9 +34,17 @@ export class GatewayWsAdapter extends WsAdapter {
         done: VerifyCallback,
       ): void => {
         handshake.admit(info.req, info.origin || undefined).then(
-          (refusal) =>
-            refusal ? done(false, refusal.status, refusal.message, refusal.headers) : done(true),
-          () => done(false, 500, 'Internal error'),
+          (refusal) => {
+            if (!refusal) return done(true);
+            logger.debug(
+              `handshake refused with ${refusal.status} (${refusal.message}): ${redactUrl(info.req.url)}`,
+            );
+            done(false, refusal.status, refusal.message, refusal.headers);
+          },
+          (err: unknown) => {
+            logger.error(`handshake failed: ${String(err)}`);
+            done(false, 500, 'Internal error');
+          },
         );
       },
     }) as WebSocketServer;
