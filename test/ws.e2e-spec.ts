@@ -60,7 +60,7 @@ describe('WebSocket channel', () => {
       expect((await ws.request('ping')).type).toBe('pong');
     });
 
-    it('a frame over 1 MiB closes only that socket, with 1009', async () => {
+    it('a frame over WS_MAX_FRAME_BYTES closes only that socket, with 1009', async () => {
       const client = await WsClient.connect(app.ws, { token });
       client.sendRaw(JSON.stringify({ type: 'ping', payload: { pad: 'x'.repeat(1024 * 1024) } }));
       expect((await client.closed).code).toBe(1009);
