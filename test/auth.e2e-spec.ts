@@ -87,6 +87,13 @@ describe('authentication and origins', () => {
     expect((await ann.get('/api/threads')).status).toBe(200);
   });
 
+  it('refuses a handshake whose query string is over 2048 bytes with 414, as REST does', async () => {
+    const long = `${app.ws}?pad=${'x'.repeat(2050)}`;
+    expect(await WsClient.handshake(long, { token: valid('ann') })).toBe(414);
+    expect((await ann.get(`/api/threads?pad=${'x'.repeat(2050)}`)).status).toBe(414);
+    expect(await WsClient.handshake(`${app.ws}?pad=x`, { token: valid('ann') })).toBe(101);
+  });
+
   describe('the Origin of a WebSocket handshake', () => {
     it.each([
       ['a foreign site', 'https://evil.test'],

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { eventually } from './support/eventually';
 import { Instance, tokenFor } from './support/instance';
 import { RestClient } from './support/rest-client';
 import { createDatabase, dropDatabase, startTestApp, TestApp } from './support/test-app';
@@ -187,6 +188,36 @@ describe('limits of one instance', () => {
     expect(await third.json()).toMatchObject({ code: 'rate_limited' });
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     controller.abort();
+    await api.post(`/api/agent/${started.body.run_id}/cancel`);
+  });
+
+  it('lets no more streams open than the cap when they are asked for at the same moment', async () => {
+    const token = await app.token('racer');
+    const api = new RestClient(app.http, token);
+    const started = await api.post('/api/agent/run_agent', { query: 'wait 30 seconds' });
+    const url = `${app.http}/api/agent/${started.body.run_id}/stream`;
+    const controller = new AbortController();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal }),
+      ),
+    );
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(2);
+    expect(answers.filter((r) => r.status === 429)).toHaveLength(6);
+    controller.abort();
+    // Closed streams give their places back.
+    // (Asked every 100 ms: each asking counts against this app's 20 requests a minute.)
+    const again = await eventually(
+      async () => {
+        const answer = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+        await answer.body?.cancel();
+        return answer.status;
+      },
+      (status) => status === 200,
+      3_000,
+      100,
+    );
+    expect(again).toBe(200);
     await api.post(`/api/agent/${started.body.run_id}/cancel`);
   });
 });

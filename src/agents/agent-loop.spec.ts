@@ -550,6 +550,21 @@ describe('AgentLoop', () => {
     });
   });
 
+  it('replaces arguments with more than 1,000 keys in all with a note', async () => {
+    const wide = Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`k${i}`, 1]));
+    const { loop, events, echo } = setup({
+      turns: [[toolCall('c', 'echo', { text: 'x', wide })], [text('fine')]],
+    });
+
+    await expect(loop(checkpointOf()).answer()).resolves.toBe('fine');
+
+    expect(echo).not.toHaveBeenCalled();
+    const executing = events().find((e) => e.type === 'tool_executing');
+    expect(executing?.data.arguments).toEqual({
+      invalid_arguments: expect.stringContaining('more than 1000 keys'),
+    });
+  });
+
   describe('approval', () => {
     it('opens an interrupt, moves the run to requires_action and pauses, the call at the head of the queue', async () => {
       const { loop, events, runs, run, send, echo, stored } = setup({

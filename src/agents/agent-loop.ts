@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { depthOf, MAX_JSON_DEPTH } from '../common/validation';
+import { depthOf, keyCount, MAX_JSON_DEPTH } from '../common/validation';
 import { EventInput } from '../runs/run-event.log';
 import { Run } from '../runs/run.entity';
 import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
@@ -51,15 +51,16 @@ function completedEvent(
 // A model's (or a user's, through the offline model) tool arguments go into events, checkpoints and
 // a tool: ones nested deeper or larger than any tool takes are replaced by a note the tool's input
 // schema refuses, so the model is told its call was invalid.
-const ARGUMENT_LIMITS = { depth: MAX_JSON_DEPTH, bytes: 64 * 1024 };
+const ARGUMENT_LIMITS = { depth: MAX_JSON_DEPTH, keys: 1_000, bytes: 64 * 1024 };
 
 function bounded(call: ToolCall): ToolCall {
   const args = call.arguments;
   const tooBig =
     depthOf(args, ARGUMENT_LIMITS.depth) > ARGUMENT_LIMITS.depth ||
+    keyCount(args, ARGUMENT_LIMITS.keys) > ARGUMENT_LIMITS.keys ||
     JSON.stringify(args).length > ARGUMENT_LIMITS.bytes;
   if (!tooBig) return call;
-  const note = `arguments nested deeper than ${ARGUMENT_LIMITS.depth} levels or larger than ${ARGUMENT_LIMITS.bytes} bytes`;
+  const note = `arguments nested deeper than ${ARGUMENT_LIMITS.depth} levels, with more than ${ARGUMENT_LIMITS.keys} keys or larger than ${ARGUMENT_LIMITS.bytes} bytes`;
   return { ...call, arguments: { invalid_arguments: note } };
 }
 

@@ -71,6 +71,9 @@ describe('TokenService', () => {
       const tokens = await service({ JWT_SECRET: SECRET, JWT_MAX_LIFETIME_SECONDS: 3600 });
       await refused(tokens, await hs({ sub: 'ann', iat: now(), exp: now() + 7200 }));
       await refused(tokens, await hs({ sub: 'ann', exp: now() + 7200 })); // no iat: from now
+      // An iat in the future does not stretch it: ten years out, "issued" a minute before exp.
+      const exp = now() + 10 * 365 * 86_400;
+      await refused(tokens, await hs({ sub: 'ann', iat: exp - 60, exp }));
     });
 
     it('refuses another secret, a tampered payload and alg none', async () => {

@@ -54,7 +54,10 @@ export class TokenService implements OnModuleInit {
       const { sub, exp, iat } = payload;
       // The user id goes into every query: text the database can hold, of a bounded length.
       if (!sub || sub.length > MAX_SUB_LENGTH || !storableText(sub)) throw new Error('bad sub');
-      const issued = typeof iat === 'number' ? iat : Date.now() / 1000;
+      // Counted from iat, or from now when iat is missing or in the future: a token cannot
+      // stretch its life by claiming to be issued later.
+      const now = Date.now() / 1000;
+      const issued = typeof iat === 'number' ? Math.min(iat, now) : now;
       if (exp! - issued > this.maxLifetime) throw new Error('lives too long');
       return { id: sub, expiresAt: exp! * 1000 };
     } catch {

@@ -166,7 +166,8 @@ export function depthOf(value: unknown, limit: number): number {
   return deepest;
 }
 
-function keyCount(value: unknown, limit: number): number {
+// How many object keys a JSON value holds in all, counting no further than limit + 1.
+export function keyCount(value: unknown, limit: number): number {
   let count = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0 && count <= limit) {

@@ -14,8 +14,17 @@ describe('redactUrl', () => {
     ['/api/threads?limit=5#token=abc', '/api/threads?limit=5'],
     ['/api/threads', '/api/threads'],
     ['/api/threads?tokens=keep&%zz=1', '/api/threads?tokens=keep&%zz=1'],
+    [`/x/a..${jwt}`, '/x/[Redacted]'],
+    [`/x/pre${jwt}`, '/x/[Redacted]'],
+    ['/x/eyJ.only.', '/x/[Redacted]'],
+    ['/x/eyJnot-a-token', '/x/eyJnot-a-token'],
   ])('%s is logged as %s', (url, logged) => {
     expect(redactUrl(url)).toBe(logged);
+  });
+
+  it('logs at most 2048 characters of a URL, saying how much was cut', () => {
+    const logged = redactUrl(`/api/${'eyJ'.repeat(6000)}`)!;
+    expect(logged).toBe(`/api/${'eyJ'.repeat(6000)}`.slice(0, 2048) + '…[15957 more]');
   });
 
   it('leaves undefined alone', () => {

@@ -3,8 +3,9 @@
 // wherever it sits, are replaced. The authenticator decodes parameter names, so the redaction does
 // too: `?%74oken=` is `?token=`.
 const CREDENTIAL_PARAMS = /^(?:token|ticket|access_token|api_key)$/i;
-const JWT_SHAPED = /eyJ[\w-]*\.[\w-]+\.[\w-]*/g;
 export const REDACTED = '[Redacted]';
+// A URL is logged up to this length: the rest says how much was cut.
+const MAX_LOGGED_URL = 2048;
 
 export function redactUrl(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
@@ -20,7 +21,30 @@ export function redactUrl(url: string | undefined): string | undefined {
       return eq >= 0 && CREDENTIAL_PARAMS.test(decoded(name).trim()) ? `${name}=${REDACTED}` : pair;
     })
     .join('&');
-  return `${path}${rest.startsWith('?') ? `?${redacted}` : ''}`.replace(JWT_SHAPED, REDACTED);
+  return withoutJwts(`${path}${rest.startsWith('?') ? `?${redacted}` : ''}`);
+}
+
+// Replaces every run of URL-safe text holding something shaped like a JWT (`eyJ…` then two dots).
+// Done by splitting, not by one unanchored regex: that backtracks quadratically on a long run of
+// `eyJeyJ…` with no dot, and this runs on every request, authenticated or not.
+function withoutJwts(url: string): string {
+  const bounded =
+    url.length > MAX_LOGGED_URL
+      ? `${url.slice(0, MAX_LOGGED_URL)}…[${url.length - MAX_LOGGED_URL} more]`
+      : url;
+  return bounded
+    .split(/([^\w.-]+)/)
+    .map((part) => (jwtShaped(part) ? REDACTED : part))
+    .join('');
+}
+
+function jwtShaped(part: string): boolean {
+  if (!part.includes('eyJ')) return false;
+  const pieces = part.split('.');
+  for (let i = 0; i + 2 < pieces.length; i++) {
+    if (pieces[i].includes('eyJ') && pieces[i + 1].length > 0) return true;
+  }
+  return false;
 }
 
 function decoded(name: string): string {

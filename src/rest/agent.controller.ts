@@ -99,7 +99,7 @@ export class AgentController {
       res.status(204).end();
       return;
     }
-    this.sse.admit(req);
+    this.sse.admit(req, res);
     const after = resumePoint(undefined, lastEventId);
     const { started, events } = await this.handler.startAndFollow(dto, key, after);
     res.setHeader('X-Run-Id', started.run_id);
@@ -138,7 +138,7 @@ export class AgentController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    this.sse.admit(req);
+    this.sse.admit(req, res);
     const { events } = await this.handler.followRun(runId, resumePoint(query.after, lastEventId));
     this.sse.pipe(events, req, res);
   }

@@ -20,20 +20,32 @@ export class SseWriter implements BeforeApplicationShutdown {
   // Streams open per user on this instance (MAX_STREAMS_PER_USER).
   private readonly perUser = new Map<string, number>();
   private readonly maxPerUser: number;
+  // What a stream may leave unsent before it is cut: the WebSocket's bound.
+  private readonly maxBufferedBytes: number;
 
   constructor(config: ConfigService<EnvironmentVariables, true>) {
     this.heartbeatMs = config.get('SSE_HEARTBEAT_MS', { infer: true });
     this.maxPerUser = config.get('MAX_STREAMS_PER_USER', { infer: true });
+    this.maxBufferedBytes = config.get('WS_MAX_BUFFERED_BYTES', { infer: true });
   }
 
-  // Refuses a stream past the user's cap, before the run is looked up or started.
-  admit(req: Request): void {
+  // Refuses a stream past the user's cap, before the run is looked up or started. The stream's
+  // place is taken here, in the same tick as the check (so concurrent requests cannot all pass it),
+  // and given back when the response closes, whether it streamed or was refused later on.
+  admit(req: Request, res: Response): void {
     const user = req.user?.id ?? '';
-    if ((this.perUser.get(user) ?? 0) >= this.maxPerUser) {
+    const open = this.perUser.get(user) ?? 0;
+    if (open >= this.maxPerUser) {
       throw new DomainError('rate_limited', 'Too many open streams; close one first', {
         retry_after_ms: 5_000,
       });
     }
+    this.perUser.set(user, open + 1);
+    res.once('close', () => {
+      const left = (this.perUser.get(user) ?? 1) - 1;
+      if (left > 0) this.perUser.set(user, left);
+      else this.perUser.delete(user);
+    });
   }
 
   // On shutdown (after the runs in hand were finished or handed back) the open streams end; an
@@ -61,14 +73,9 @@ export class SseWriter implements BeforeApplicationShutdown {
 
     // A comment line keeps idle connections open through proxies and load balancers.
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.heartbeatMs);
-    const user = req.user?.id ?? '';
-    this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
     const end = (): void => {
       if (!this.open.delete(end)) return;
       clearInterval(heartbeat);
-      const left = (this.perUser.get(user) ?? 1) - 1;
-      if (left > 0) this.perUser.set(user, left);
-      else this.perUser.delete(user);
       if (!res.writableEnded) res.end();
     };
     this.open.add(end);
@@ -76,7 +83,11 @@ export class SseWriter implements BeforeApplicationShutdown {
     if (this.closing) return end();
     const subscription = events.subscribe({
       next: (event) => {
+        if (res.destroyed) return;
         res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        // A reader that does not keep up is cut off past the bound (as a WebSocket is): it
+        // reconnects with Last-Event-ID and loses nothing, and the server does not hold the rest.
+        if (res.writableLength > this.maxBufferedBytes) res.destroy();
       },
       complete: end,
       error: (err: unknown) => {

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { IncomingMessage } from 'node:http';
 import { Authenticator } from '../auth/authenticator';
 import { OriginPolicy } from '../auth/origins';
+import { MAX_QUERY_BYTES } from '../common/limits';
 import { EnvironmentVariables } from '../config/env.validation';
 import { AuthenticatedUser } from '../context/user-context';
 import { WsConnections } from './ws-connections';
@@ -12,7 +13,7 @@ export const HANDSHAKE_USER = Symbol('handshake user');
 export type HandshakeRequest = IncomingMessage & { [HANDSHAKE_USER]?: AuthenticatedUser };
 
 export interface Refusal {
-  status: 401 | 403 | 429;
+  status: 401 | 403 | 414 | 429;
   message: string;
   headers?: Record<string, string>;
 }
@@ -34,6 +35,12 @@ export class WsHandshake {
   }
 
   async admit(req: HandshakeRequest, origin: string | undefined): Promise<Refusal | null> {
+    // The REST bound on query strings, which Express applies there; upgrades do not pass it.
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    if (query >= 0 && url.length - query > MAX_QUERY_BYTES) {
+      return { status: 414, message: 'URI Too Long' };
+    }
     if (!this.origins.allows(origin, req.headers.host)) {
       return { status: 403, message: 'Origin not allowed' };
     }

@@ -18,6 +18,7 @@ export const POLICY_CLOSE = 1008;
 export const TOO_SLOW_CLOSE = 1013;
 // A socket closed for being too slow gets this long to take its close frame before it is cut.
 const TERMINATE_AFTER_MS = 1_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // One connected socket: its user (checked before the upgrade), the runs it follows, and what keeps
 // it honest: a bound on what it leaves unread, and a heartbeat only it can answer.
@@ -39,19 +40,21 @@ export class WsSession {
       if (this.nonce && data.equals(this.nonce)) this.alive = true;
     });
     // A socket must not outlive its token (REST checks every request).
-    if (user.expiresAt !== undefined) {
-      this.expiry = setTimeout(
-        () => {
-          this.send({
-            type: 'error',
-            payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
-          });
-          socket.close(UNAUTHORIZED_CLOSE, 'token expired');
-        },
-        Math.max(0, user.expiresAt - Date.now()),
-      );
-      this.expiry.unref();
-    }
+    if (user.expiresAt !== undefined) this.expireAt(user.expiresAt);
+  }
+
+  // Timers fire at once past 2^31-1 ms (about 24.8 days): a longer wait is taken in steps.
+  private expireAt(expiresAt: number): void {
+    const left = Math.max(0, expiresAt - Date.now());
+    this.expiry = setTimeout(() => {
+      if (left > MAX_TIMER_MS) return this.expireAt(expiresAt);
+      this.send({
+        type: 'error',
+        payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
+      });
+      this.socket.close(UNAUTHORIZED_CLOSE, 'token expired');
+    }, Math.min(left, MAX_TIMER_MS));
+    this.expiry.unref();
   }
 
   // A heartbeat round: false when the last ping went unanswered (the peer is gone or stuck).
