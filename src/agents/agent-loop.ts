@@ -64,6 +64,19 @@ function bounded(call: ToolCall): ToolCall {
   return { ...call, arguments: { invalid_arguments: note } };
 }
 
+// What a tool reports of its progress, as clients get it: finite numbers, a message of bounded
+// length (a tool is extension code; the event must still be storable and small).
+function progressData(call: QueuedCall, done: number, total?: number, message?: string) {
+  const data: Record<string, unknown> = { tool: call.name, call_id: call.key, done: finite(done) };
+  if (total !== undefined) data.total = finite(total);
+  if (typeof message === 'string') data.message = message.slice(0, 500);
+  return data;
+}
+
+function finite(value: number): number {
+  return Number.isFinite(value) ? value : 0;
+}
+
 // The run is waiting for a person; its state is stored and the executor can let go of it.
 export class RunPaused extends Error {}
 
@@ -218,6 +231,12 @@ export class AgentLoop {
           agentName: agent.name,
           callId: call.key,
           signal: this.signal,
+          progress: (done, total, message) =>
+            this.emit({
+              type: 'tool_progress',
+              agentName: agent.name,
+              data: progressData(call, done, total, message),
+            }).catch(() => undefined),
         })
       : { result: { error: `${agent.name} has no tool ${call.name}` }, isError: true };
     return { outcome, completed: completedEvent(agent, announced, outcome) };

@@ -10,6 +10,7 @@ import { FencedRunJournals, RunJournals } from './fenced-run.journal';
 import { SupervisorAgent } from './supervisor.agent';
 import { CalculatorTool } from './tools/calculator.tool';
 import { ClockTool } from './tools/clock.tool';
+import { NotifyTool } from './tools/notify.tool';
 import { ToolRegistry } from './tools/tool.registry';
 import { WaitTool } from './tools/wait.tool';
 
@@ -25,6 +26,7 @@ import { WaitTool } from './tools/wait.tool';
     CalculatorTool,
     ClockTool,
     WaitTool,
+    NotifyTool,
     { provide: RunJournals, useClass: FencedRunJournals },
     SupervisorAgent,
   ],

@@ -5,6 +5,7 @@ export const RUN_EVENT_TYPES = [
   'agent_thinking',
   'agent_response_chunk',
   'tool_executing',
+  'tool_progress',
   'tool_completed',
   'approval_required',
   'approval_resolved',

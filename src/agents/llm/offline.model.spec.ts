@@ -161,6 +161,32 @@ describe('OfflineModel', () => {
     });
   });
 
+  describe('notifications', () => {
+    it('calls notify with what to say, when the tool is offered', async () => {
+      const { calls } = await ask('Notify me that the build is done', [...ALL_TOOLS, 'notify']);
+      expect(calls).toEqual([
+        { id: 'call_1_1', name: 'notify', arguments: { message: 'the build is done' } },
+      ]);
+    });
+
+    it('does not when it is not offered', async () => {
+      expect((await ask('notify me that 2 + 2 is done')).calls.map((c) => c.name)).toEqual([
+        'calculator',
+      ]);
+    });
+
+    it('answers from the recorded notification', async () => {
+      const { text } = await turn(
+        request([
+          user('notify me that it works'),
+          assistantCalling({ id: 'c', name: 'notify', arguments: { message: 'it works' } }),
+          toolResult('notify', { notified: true, message: 'it works' }),
+        ]),
+      );
+      expect(text).toBe('I recorded the notification: "it works".');
+    });
+  });
+
   describe('explicit tool calls', () => {
     it('calls any offered tool named with "use <tool> {json}", with those arguments', async () => {
       const { calls, reasoning } = await ask('use thread_search {"query": "apollo", "limit": 3}', [

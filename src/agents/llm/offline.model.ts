@@ -48,7 +48,7 @@ export class OfflineModel implements ChatModel {
       yield { type: 'reasoning', text: 'No tool is needed for this; I will answer directly.' };
       yield* words(
         `I am the built-in offline model, meant for development and tests. You said: "${clip(query, 500)}". ` +
-          'I can do arithmetic, tell the time and wait; configure a real model for anything else.',
+          'I can do arithmetic, tell the time, wait and notify you; configure a real model for anything else.',
       );
       return;
     }
@@ -77,6 +77,11 @@ function plan(query: string, tools: ToolSpec[]): Omit<ToolCall, 'id'>[] {
     for (const expression of arithmeticIn(wait ? query.replace(wait[0], '') : query)) {
       calls.push({ name: 'calculator', arguments: { expression } });
     }
+  }
+  const notify = query.match(/\bnotify\s+(?:me\s+)?(?:that\s+|about\s+)?(.+)/is);
+  if (notify && available.has('notify')) {
+    calls.push({ name: 'notify', arguments: { message: notify[1].trim().slice(0, 500) } });
+    return calls;
   }
   if (/\b(time|clock|date|today)\b/i.test(query) && available.has('clock')) {
     const zone = query.match(/\bin\s+([A-Z][A-Za-z_]+\/[A-Za-z_]+)/);
@@ -145,6 +150,8 @@ function sentenceFor(message: ChatMessage): string {
       return `The current time is ${String(result.local)} (${String(result.iso)}).`;
     case 'wait':
       return `I waited ${String(result.waited_seconds)} seconds.`;
+    case 'notify':
+      return `I recorded the notification: "${String(result.message)}".`;
     default:
       return `${message.toolName} returned ${message.content}.`;
   }

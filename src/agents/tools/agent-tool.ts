@@ -11,6 +11,9 @@ export interface ToolContext {
   callId: string;
   // Aborted when the run is cancelled, the app shuts down or the tool's time is up.
   signal: AbortSignal;
+  // Tells every client following the run how far the tool has got: a `tool_progress` event.
+  // Resolves once the event is stored; never rejects (a run that was ended aborts `signal`).
+  progress(done: number, total?: number, message?: string): Promise<void>;
 }
 
 export interface ToolOptions {

@@ -25,6 +25,22 @@ describe('WaitTool', () => {
     await expect(wait(seconds)).resolves.toEqual({ waited_seconds: seconds });
   });
 
+  it('reports its progress each whole second, and not at the end', async () => {
+    jest.useFakeTimers();
+    try {
+      const reported: { done: number; total?: number; message?: string }[] = [];
+      const waiting = wait(2.5, toolContext(undefined, reported));
+      await jest.advanceTimersByTimeAsync(2_500);
+      await expect(waiting).resolves.toEqual({ waited_seconds: 2.5 });
+      expect(reported).toEqual([
+        { done: 1, total: 2.5, message: '1 of 2.5 s' },
+        { done: 2, total: 2.5, message: '2 of 2.5 s' },
+      ]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('rejects as soon as the signal is aborted', async () => {
     const controller = new AbortController();
     const waiting = wait(MAX_WAIT_SECONDS, context(controller.signal));

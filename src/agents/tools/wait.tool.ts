@@ -23,7 +23,13 @@ export class WaitTool implements ToolHandler<z.infer<typeof input>> {
     { seconds }: z.infer<typeof input>,
     ctx: ToolContext,
   ): Promise<{ waited_seconds: number }> {
-    await delay(seconds * 1000, undefined, { signal: ctx.signal });
+    // A second at a time, each one reported: a long wait shows how far it has got.
+    const whole = Math.floor(seconds);
+    for (let second = 1; second <= whole; second++) {
+      await delay(1000, undefined, { signal: ctx.signal });
+      if (second < seconds) await ctx.progress(second, seconds, `${second} of ${seconds} s`);
+    }
+    await delay((seconds - whole) * 1000, undefined, { signal: ctx.signal });
     return { waited_seconds: seconds };
   }
 }
