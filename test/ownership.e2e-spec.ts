@@ -26,6 +26,8 @@ interface Refs {
 interface Own {
   run: string;
   thread: string;
+  // The end of the setup: a usage period that later runs of bob's (other cases) stay out of.
+  until: string;
 }
 
 interface RestRequest {
@@ -85,6 +87,7 @@ const REST_CASES: Record<string, RestCase[]> = {
   ],
   'GET /api/threads/{id}/runs': [(r) => get(`/api/threads/${r.thread}/runs`)],
   'POST /api/stream-tickets': [() => post('/api/stream-tickets')],
+  'GET /api/usage': [(_r, own) => get(`/api/usage?from=2000-01-01T00:00:00Z&to=${own.until}`)],
 };
 
 type WsCase = (refs: Refs, own: Own) => unknown;
@@ -118,6 +121,7 @@ const WS_CASES: Record<string, WsCase[]> = {
   update_thread: [(r) => ({ thread_id: r.thread, title: 'bob was here' })],
   delete_thread: [(r) => ({ thread_id: r.thread })],
   create_stream_ticket: [() => undefined],
+  get_usage: [(_r, own) => ({ from: '2000-01-01T00:00:00Z', to: own.until })],
   ping: [() => undefined],
 };
 
@@ -263,7 +267,7 @@ describe('ownership on every route and frame', () => {
       thread_id: bobThread.body.id,
     });
     await settle(bob, bobRun.body.run_id);
-    own = { run: bobRun.body.run_id, thread: bobThread.body.id };
+    own = { run: bobRun.body.run_id, thread: bobThread.body.id, until: new Date().toISOString() };
     before = await aliceSnapshot();
     expect(JSON.stringify(before)).toContain(MARKER);
     expect(before.run.status).toBe('requires_action');

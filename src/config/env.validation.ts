@@ -10,6 +10,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { parsePrices } from '../usage/llm-prices';
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
@@ -252,6 +253,11 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(10)
   LLM_MAX_RETRIES = 2;
+
+  // What tokens cost, per model, in USD per million tokens (JSON; see src/usage/llm-prices.ts).
+  @IsOptional()
+  @IsString()
+  LLM_PRICES?: string;
 }
 
 // Which key verifies tokens, said in words a person can act on.
@@ -282,11 +288,25 @@ function llmProblems(env: EnvironmentVariables): string[] {
   return problems;
 }
 
+function priceProblems(env: EnvironmentVariables): string[] {
+  try {
+    parsePrices(env.LLM_PRICES);
+    return [];
+  } catch (err) {
+    return [
+      err instanceof SyntaxError
+        ? `LLM_PRICES is not JSON: ${err.message}`
+        : String((err as Error).message),
+    ];
+  }
+}
+
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
   const env = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
   const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
-  if (errors.length === 0) lines.push(...jwtProblems(env), ...llmProblems(env));
+  if (errors.length === 0)
+    lines.push(...jwtProblems(env), ...llmProblems(env), ...priceProblems(env));
   if (lines.length > 0) throw new Error(`Invalid configuration:\n  - ${lines.join('\n  - ')}`);
   if (env.NODE_ENV === 'production' && env.JWT_SECRET !== undefined && env.JWT_SECRET.length < 32) {
     throw new Error(

@@ -23,6 +23,9 @@ import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
 import { ThreadService } from '../threads/thread.service';
 import { ThreadStore } from '../threads/thread.store';
 import { MessageView, ThreadView } from '../threads/thread.views';
+import { UsageQueryDto } from '../usage/dto/usage-query.dto';
+import { UsageService } from '../usage/usage.service';
+import { UsageView } from '../usage/usage.views';
 
 export interface FollowedRun {
   runId: string;
@@ -53,6 +56,7 @@ export class MessageHandlerService {
     private readonly models: ModelProvider,
     private readonly tickets: StreamTicketStore,
     private readonly config: ConfigService<EnvironmentVariables, true>,
+    private readonly usage: UsageService,
   ) {}
 
   handleStartAgent(dto: StartAgentDto, key?: string): Promise<RunStartedView> {
@@ -121,6 +125,10 @@ export class MessageHandlerService {
       this.config.get('STREAM_TICKET_TTL_SECONDS', { infer: true }),
     );
     return { ticket, expires_in: expiresIn };
+  }
+
+  getUsage(query: UsageQueryDto): Promise<UsageView> {
+    return this.usage.usage(query);
   }
 
   getApprovals(runId: string): Promise<ApprovalView[]> {

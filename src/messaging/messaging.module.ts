@@ -5,6 +5,7 @@ import { AuthModule } from '../auth/auth.module';
 import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { RunsModule } from '../runs/runs.module';
 import { ThreadsModule } from '../threads/threads.module';
+import { UsageModule } from '../usage/usage.module';
 import { MessageHandlerService } from './message-handler.service';
 
 // The shared service layer both channel modules import.
@@ -16,6 +17,7 @@ import { MessageHandlerService } from './message-handler.service';
     ApprovalsModule,
     IdempotencyModule,
     AuthModule,
+    UsageModule,
   ],
   providers: [MessageHandlerService],
   exports: [MessageHandlerService, ThreadsModule, RunsModule],

@@ -4,11 +4,12 @@ import { AgentController } from './agent.controller';
 import { SseWriter } from './sse.writer';
 import { StreamTicketsController } from './stream-tickets.controller';
 import { ThreadsController } from './threads.controller';
+import { UsageController } from './usage.controller';
 
 // The REST channel: thin controllers over the shared services.
 @Module({
   imports: [MessagingModule],
-  controllers: [AgentController, ThreadsController, StreamTicketsController],
+  controllers: [AgentController, ThreadsController, StreamTicketsController, UsageController],
   providers: [SseWriter],
 })
 export class RestModule {}

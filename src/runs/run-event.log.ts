@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Tx } from '../database/transaction';
-import { RunEvent, RunEventRecord, RunEventType, toRunEvent } from './run-event';
+import {
+  RunEvent,
+  RunEventRecord,
+  RunEventType,
+  TERMINAL_EVENT_TYPES,
+  toRunEvent,
+} from './run-event';
 import { RunEventBus } from './run-event.bus';
 import { fenced, fenceParams, RunWriterRef } from './run-fence';
 import { RunStatus, TERMINAL_STATUSES } from './run-status';
@@ -33,7 +39,8 @@ export class RunEventLog {
     private readonly bus: RunEventBus,
   ) {}
 
-  // Appends the events (seq last_seq + 1, + 2, ...) and applies the transition, in one statement:
+  // Appends the events (seq last_seq + 1, + 2, ...) and applies the transition, in one statement.
+  // A terminal event carries the run's token usage as it stands then (in total and per model):
   // the UPDATE locks the run row, so seqs stay contiguous whoever writes, and nothing is written
   // once the run left the `from` statuses or the writer's claim is stale. [] when refused.
   async write(
@@ -55,12 +62,23 @@ export class RunEventLog {
                              ELSE started_at END,
            finished_at = CASE WHEN $5::varchar = ANY($9::varchar[]) THEN now() ELSE finished_at END
          WHERE ${fenced('runs', 1, 2, 3)} AND status = ANY($8::varchar[])
-         RETURNING id, user_id, thread_id, last_seq, agent
+         RETURNING id, user_id, thread_id, last_seq, agent, usage
        )
        INSERT INTO run_events (run_id, seq, user_id, thread_id, type, agent_name, data)
        SELECT r.id, r.last_seq - jsonb_array_length($4::jsonb) + e.ord, r.user_id, r.thread_id,
-              e.v ->> 'type', COALESCE(e.v ->> 'agent', r.agent), e.v -> 'data'
-       FROM r CROSS JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(v, ord)
+              e.v ->> 'type', COALESCE(e.v ->> 'agent', r.agent),
+              CASE WHEN e.v ->> 'type' = ANY($10::varchar[])
+                   THEN (e.v -> 'data') || jsonb_build_object('usage', jsonb_build_object(
+                     'input_tokens', u.input_tokens, 'output_tokens', u.output_tokens,
+                     'models', r.usage))
+                   ELSE e.v -> 'data' END
+       FROM r
+       CROSS JOIN LATERAL (
+         SELECT COALESCE(sum((m.value ->> 'input_tokens')::bigint), 0) AS input_tokens,
+                COALESCE(sum((m.value ->> 'output_tokens')::bigint), 0) AS output_tokens
+         FROM jsonb_each(r.usage) AS m
+       ) AS u
+       CROSS JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(v, ord)
        RETURNING ${COLUMNS}`,
       [
         ...fenceParams(writer),
@@ -72,6 +90,7 @@ export class RunEventLog {
         change.error ?? null,
         change.from,
         TERMINAL_STATUSES,
+        TERMINAL_EVENT_TYPES,
       ],
     );
     if (rows.length === 0) return [];

@@ -15,6 +15,7 @@ import { CreateThreadFrameDto } from '../threads/dto/thread-fields.dto';
 import { ThreadPageRefDto, ThreadRefDto, UpdateThreadFrameDto } from '../threads/dto/thread-id.dto';
 import { RunEvent } from '../runs/run-event';
 import { ThreadService } from '../threads/thread.service';
+import { UsageQueryDto } from '../usage/dto/usage-query.dto';
 import { WsSession } from './ws-session';
 
 export interface OperationContext {
@@ -144,6 +145,10 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
       await (await handler(ctx)).handleDeleteThread(p.thread_id);
       return ack({ thread_id: p.thread_id, deleted: true });
     },
+  }),
+  get_usage: op({
+    dto: UsageQueryDto,
+    run: async (p, ctx) => ack((await handler(ctx)).getUsage(p)),
   }),
   create_stream_ticket: op({
     run: async (_p, ctx) => ack((await handler(ctx)).createStreamTicket()),
