@@ -2,11 +2,11 @@
 // served spec with it, so an API change shows up in review as a change to this file.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { SwaggerModule } from '@nestjs/swagger';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppModule } from '../src/app.module';
-import { configureApp, openApiConfig } from '../src/app.setup';
+import { configureApp } from '../src/app.setup';
+import { createOpenApiDocument } from '../src/rest/openapi.document';
 import { prepareRuntime } from '../src/config/runtime';
 
 async function main(): Promise<void> {
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const app = configureApp(await NestFactory.create(AppModule.forRoot(), { bufferLogs: true }));
   try {
     await app.init();
-    const document = SwaggerModule.createDocument(app, openApiConfig());
+    const document = createOpenApiDocument(app);
     const file = resolve(__dirname, '..', 'openapi.json');
     writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
     console.log(`wrote ${file}`);

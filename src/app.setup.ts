@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
@@ -13,6 +13,7 @@ import { requestIdOf } from './common/request-id';
 import { MAX_BODY_BYTES, MAX_QUERY_BYTES } from './common/limits';
 import { EnvironmentVariables } from './config/env.validation';
 import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
+import { createOpenApiDocument } from './rest/openapi.document';
 import { GatewayWsAdapter } from './ws/ws.adapter';
 
 export const API_PREFIX = 'api';
@@ -45,7 +46,7 @@ export function configureApp(app: INestApplication): INestApplication {
   app.useWebSocketAdapter(new GatewayWsAdapter(app));
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_HEALTH_ROUTES });
   if (config.get('DOCS_ENABLED', { infer: true }) === 'true') {
-    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApiConfig()), {
+    SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), {
       jsonDocumentUrl: 'docs-json',
     });
   }
@@ -68,16 +69,4 @@ function boundedQuery(req: Request, res: Response, next: NextFunction): void {
   );
   const { status, payload } = toErrorPayload(error, requestIdOf(req));
   res.status(status).json({ statusCode: status, ...payload });
-}
-
-export function openApiConfig() {
-  return new DocumentBuilder()
-    .setTitle('netra-backend')
-    .setDescription(
-      'Dual-channel agent backend. REST (this document) and the WebSocket at /ws reach the same ' +
-        'services: start a run, follow its events (JSON, SSE or WebSocket), cancel it, manage threads.',
-    )
-    .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-    .build();
 }

@@ -25,7 +25,7 @@ describe('usage and cost', () => {
       token: ann.token,
     });
     const status = (await ann.get(`/api/agent/${started.body.run_id}/status`)).body;
-    return { started: started.body, events: events as RunEvent[], status };
+    return { started: started.body, events: events, status };
   };
 
   it('puts the run usage on its terminal event, and prices it per run, thread, model and user', async () => {
@@ -55,7 +55,10 @@ describe('usage and cost', () => {
       runs_count: 3,
       runs_truncated: false,
     });
-    expect(usage.body.cost_usd).toBeCloseTo(all.map(cost).reduce((a, b) => a + b), 12);
+    expect(usage.body.cost_usd).toBeCloseTo(
+      all.map(cost).reduce((a, b) => a + b),
+      12,
+    );
     expect(usage.body.models).toEqual([
       {
         model: 'offline',

@@ -18,6 +18,8 @@ import { RunQueue } from '../runs/run.queue';
 import { Lifecycle } from './lifecycle';
 
 const DATABASE_TIMEOUT_MS = 1_500;
+// Said in the OpenAPI document: these routes take no token.
+const NO_TOKEN: [] = [];
 
 // For load balancers and orchestrators: `live` says the process answers (restart it if not);
 // `ready` says it can take work: the database and the queue answer and it is not draining.
@@ -38,7 +40,7 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @ApiOperation({ summary: 'The process is up' })
+  @ApiOperation({ summary: 'The process is up', security: NO_TOKEN })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -48,6 +50,7 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({
     summary: 'The instance takes work: database, queue and event listener up, not draining',
+    security: NO_TOKEN,
   })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body says which check failed' })
   ready() {
@@ -73,7 +76,11 @@ export class HealthController {
   // The earlier route, under /api: the database check alone.
   @Get('/')
   @HealthCheck()
-  @ApiOperation({ summary: 'The database answers (kept for compatibility; see /health/ready)' })
+  @ApiOperation({
+    summary: 'The database answers (kept for compatibility; see /health/ready)',
+    security: NO_TOKEN,
+  })
+  @ApiServiceUnavailableResponse({ description: 'The database does not answer' })
   check() {
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: DATABASE_TIMEOUT_MS }),

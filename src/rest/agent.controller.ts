@@ -17,7 +17,6 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -36,7 +35,7 @@ import { resumePoint, SseWriter } from './sse.writer';
 
 const SSE_CONTENT = {
   'text/event-stream': {
-    schema: { type: 'string' },
+    schema: { type: 'string', description: 'A stream of SSE frames; see the description' },
     example:
       'retry: 2000\n\nid: 1\nevent: agent_started\ndata: {"run_id":"…","thread_id":"…","seq":1,' +
       '"type":"agent_started","agent_name":"supervisor","data":{…},"timestamp":"…"}\n\n: keep-alive\n\n',
@@ -44,13 +43,17 @@ const SSE_CONTENT = {
 };
 
 const SSE_DESCRIPTION =
-  'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <event JSON>`. Resumes after the ' +
-  'Last-Event-ID header or `?after=N`; a comment line every 15 s keeps it alive; it ends after ' +
-  'the terminal event (agent_completed, agent_error or agent_cancelled).';
+  'Server-Sent Events. Each event of the run is a frame `id: <seq>`, `event: <type>`, ' +
+  '`data: <RunEvent JSON>` (the same object GET /api/agent/{run_id}/events returns; see the ' +
+  'RunEvent schema for each type). Resumes after the Last-Event-ID header or `?after=N`; a comment ' +
+  'line every 15 s keeps it alive; it ends after the terminal event (agent_completed, agent_error ' +
+  'or agent_cancelled). If the stream cannot go on (the database went away) it ends with a frame ' +
+  '`event: error`, `data: <Error JSON>` (code, message, request_id): reconnect with Last-Event-ID. ' +
+  'Errors before the stream starts are ordinary JSON answers.';
 
 @ApiTags('agent')
 @ApiBearerAuth()
-@ApiErrors(400, 401)
+@ApiErrors(400, 401, 429, 503)
 @Controller('agent')
 export class AgentController {
   constructor(
@@ -63,7 +66,7 @@ export class AgentController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Start a run; poll it, read its events or stream it' })
   @ApiAcceptedResponse({ type: RunStartedView })
-  @ApiErrors(404, 409)
+  @ApiErrors(404, 409, 413)
   @ApiIdempotencyKey()
   runAgent(
     @Body() dto: StartAgentDto,
@@ -79,12 +82,11 @@ export class AgentController {
     summary: 'Start a run and stream its events in one call',
     description: SSE_DESCRIPTION,
   })
-  @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'The event stream; X-Run-Id and X-Thread-Id headers name the run',
     content: SSE_CONTENT,
   })
-  @ApiErrors(404, 409)
+  @ApiErrors(404, 409, 413)
   @ApiIdempotencyKey()
   async startAndStream(
     @Body() dto: StartAgentDto,
@@ -126,7 +128,6 @@ export class AgentController {
   @Get(':run_id/stream')
   @AcceptsTicket()
   @ApiOperation({ summary: "Stream a run's events", description: SSE_DESCRIPTION })
-  @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this seq' })
   @ApiOkResponse({ description: 'The event stream', content: SSE_CONTENT })
   @ApiNoContentResponse({ description: 'The run has ended and nothing is after the resume point' })
@@ -160,7 +161,7 @@ export class AgentController {
       'with `replayed: true`.',
   })
   @ApiOkResponse({ type: ApprovalAnswerView })
-  @ApiErrors(404, 409)
+  @ApiErrors(404, 409, 413)
   @ApiIdempotencyKey()
   answer(
     @Param('run_id') runId: string,

@@ -6,7 +6,7 @@ import { ApiErrors } from './api-errors.decorator';
 
 @ApiTags('auth')
 @ApiBearerAuth()
-@ApiErrors(401)
+@ApiErrors(401, 429, 503)
 @Controller('stream-tickets')
 export class StreamTicketsController {
   constructor(private readonly handler: MessageHandlerService) {}

@@ -21,7 +21,7 @@ import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
 
 @ApiTags('threads')
 @ApiBearerAuth()
-@ApiErrors(400, 401)
+@ApiErrors(400, 401, 429, 503)
 @Controller('threads')
 export class ThreadsController {
   constructor(
@@ -32,7 +32,7 @@ export class ThreadsController {
   @Post()
   @ApiOperation({ summary: 'Create a thread' })
   @ApiCreatedResponse({ type: ThreadView })
-  @ApiErrors(409)
+  @ApiErrors(409, 413)
   @ApiIdempotencyKey()
   create(
     @Body() dto: CreateThreadDto,
@@ -59,7 +59,7 @@ export class ThreadsController {
   @Patch(':id')
   @ApiOperation({ summary: "Change a thread's title or metadata" })
   @ApiOkResponse({ type: ThreadView })
-  @ApiErrors(404)
+  @ApiErrors(404, 413)
   update(@Param('id') id: string, @Body() dto: UpdateThreadDto): Promise<ThreadView> {
     return this.threads.update(id, dto);
   }
@@ -86,7 +86,7 @@ export class ThreadsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a user message: starts a run on this thread' })
   @ApiAcceptedResponse({ type: RunStartedView })
-  @ApiErrors(404, 409)
+  @ApiErrors(404, 409, 413)
   @ApiIdempotencyKey()
   send(
     @Param('id') id: string,

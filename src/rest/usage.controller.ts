@@ -7,7 +7,7 @@ import { ApiErrors } from './api-errors.decorator';
 
 @ApiTags('usage')
 @ApiBearerAuth()
-@ApiErrors(400, 401)
+@ApiErrors(400, 401, 429, 503)
 @Controller('usage')
 export class UsageController {
   constructor(private readonly handler: MessageHandlerService) {}

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { PageOf } from '../common/pagination.dto';
 import { RUN_STATUSES, RunStatus } from './run-status';
 import { Run } from './run.entity';
@@ -46,10 +46,11 @@ export class TokenUsageView {
   output_tokens: number;
 }
 
+@ApiExtraModels(TokenUsageView)
 export class RunUsageView extends TokenUsageView {
   @ApiProperty({
     type: 'object',
-    additionalProperties: { $ref: '#/components/schemas/TokenUsageView' },
+    additionalProperties: { $ref: getSchemaPath(TokenUsageView) },
     example: { 'gpt-4o-mini': { input_tokens: 812, output_tokens: 64 } },
     description: 'Per model',
   })

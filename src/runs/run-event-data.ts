@@ -1,0 +1,174 @@
+import { RunEventType } from './run-event';
+
+// JSON Schema of each event type's `data`, with an example: the one description of what an event
+// carries, from which the OpenAPI document (RunEvent as a oneOf on `type`) and the AsyncAPI
+// document of the WebSocket are both made. A new event type does not compile until it is here.
+export interface EventDataSchema {
+  description: string;
+  schema: Record<string, unknown>;
+  example: Record<string, unknown>;
+}
+
+const text = (description: string) => ({ type: 'string', description });
+const int = (description: string) => ({ type: 'integer', description });
+const json = (description: string) => ({ type: 'object', additionalProperties: true, description });
+const object = (properties: Record<string, unknown>, optional: string[] = []) => ({
+  type: 'object',
+  properties,
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+});
+
+const TOOL_CALL = {
+  tool: text('The tool called (`delegate` hands a task to a sub-agent)'),
+  call_id: text("The model's id for the call; the same on every event of this call"),
+  arguments: json('The arguments the tool was called with'),
+};
+
+const TOKENS = object({
+  input_tokens: int('Tokens in'),
+  output_tokens: int('Tokens out'),
+});
+
+// The run's token usage at its end, in total and per model.
+const USAGE = {
+  type: 'object',
+  properties: {
+    input_tokens: int('Tokens in, all models'),
+    output_tokens: int('Tokens out, all models'),
+    models: { type: 'object', additionalProperties: TOKENS, description: 'Per model' },
+  },
+  required: ['input_tokens', 'output_tokens', 'models'],
+};
+const USAGE_EXAMPLE = {
+  input_tokens: 812,
+  output_tokens: 64,
+  models: { offline: { input_tokens: 812, output_tokens: 64 } },
+};
+
+export const RUN_EVENT_DATA: Record<RunEventType, EventDataSchema> = {
+  agent_started: {
+    description: 'An executor took the run (again, after a restart: see agent_resumed)',
+    schema: object({
+      agent: text('The agent running it'),
+      model: text('The model it uses'),
+      query: text('What the run was asked'),
+    }),
+    example: { agent: 'supervisor', model: 'offline', query: 'What is 17 * 23?' },
+  },
+  agent_thinking: {
+    description: "A piece of the model's reasoning, streamed as it comes",
+    schema: object({ text: text('The next piece'), step: int('The model turn, from 1') }),
+    example: { text: 'The question needs calculator.', step: 1 },
+  },
+  agent_response_chunk: {
+    description: 'A piece of the answer, streamed as it comes; the pieces of a step add up',
+    schema: object({ text: text('The next piece'), step: int('The model turn, from 1') }),
+    example: { text: '17 * 23 = 391.', step: 2 },
+  },
+  tool_executing: {
+    description: 'A tool call starts (after its approval, when it needs one)',
+    schema: object(TOOL_CALL),
+    example: { tool: 'calculator', call_id: 'call_1_1', arguments: { expression: '17 * 23' } },
+  },
+  tool_progress: {
+    description: 'A running tool says how far it has got',
+    schema: object(
+      {
+        tool: TOOL_CALL.tool,
+        call_id: TOOL_CALL.call_id,
+        done: { type: 'number', description: 'Done so far' },
+        total: { type: 'number', description: 'Out of this much, when known' },
+        message: text('What it is doing, in words'),
+      },
+      ['total', 'message'],
+    ),
+    example: { tool: 'wait', call_id: 'call_1_1', done: 3, total: 10, message: '3 of 10 s' },
+  },
+  tool_completed: {
+    description: 'A tool call ended, with its result or its error',
+    schema: object({
+      ...TOOL_CALL,
+      result: { description: "The tool's result (JSON), or {error} when is_error" },
+      is_error: { type: 'boolean', description: 'true when the call failed or was refused' },
+    }),
+    example: {
+      tool: 'calculator',
+      call_id: 'call_1_1',
+      arguments: { expression: '17 * 23' },
+      result: { expression: '17 * 23', value: 391 },
+      is_error: false,
+    },
+  },
+  approval_required: {
+    description:
+      'A tool call waits for a person: answer with POST /api/agent/{run_id}/approvals/' +
+      '{interrupt_id} or the approve_tool frame. The run is requires_action until then',
+    schema: object({
+      interrupt_id: { type: 'string', format: 'uuid', description: 'What the answer names' },
+      ...TOOL_CALL,
+    }),
+    example: {
+      interrupt_id: '7d1e6a0c-3b7f-4f0e-9c55-2a9d1f3b8e21',
+      tool: 'notify',
+      call_id: 'call_1_1',
+      arguments: { message: 'the build is done' },
+    },
+  },
+  approval_resolved: {
+    description: 'A person answered; the run goes on (the call runs, or the model is told no)',
+    schema: object(
+      {
+        interrupt_id: { type: 'string', format: 'uuid' },
+        tool: TOOL_CALL.tool,
+        call_id: TOOL_CALL.call_id,
+        decision: { type: 'string', enum: ['approve', 'reject'] },
+        message: { type: 'string', nullable: true, description: "The person's note, if any" },
+        decided_by: text('The user who answered'),
+      },
+      ['message'],
+    ),
+    example: {
+      interrupt_id: '7d1e6a0c-3b7f-4f0e-9c55-2a9d1f3b8e21',
+      tool: 'notify',
+      call_id: 'call_1_1',
+      decision: 'approve',
+      message: null,
+      decided_by: 'dev-user',
+    },
+  },
+  agent_resumed: {
+    description:
+      'The run was picked up again after its executor stopped: drop the partial text of the ' +
+      'step after after_seq; it is streamed again',
+    schema: object({
+      reason: text('Why'),
+      after_seq: int('The last event before the interruption'),
+    }),
+    example: { reason: 'the run was picked up again', after_seq: 4 },
+  },
+  agent_completed: {
+    description: 'The run ended with an answer (terminal)',
+    schema: object({ answer: text('The final answer, Markdown'), usage: USAGE }),
+    example: { answer: '17 * 23 = 391.', usage: USAGE_EXAMPLE },
+  },
+  agent_error: {
+    description: 'The run failed (terminal)',
+    schema: object({
+      message: text('What went wrong'),
+      code: text(
+        'Why, for programs: a model error (auth, rate_limited, unavailable, timeout, bad_response, rejected), step_limit, agent_failed or retries_exhausted',
+      ),
+      usage: USAGE,
+    }),
+    example: {
+      message: 'The model provider is unavailable',
+      code: 'unavailable',
+      usage: USAGE_EXAMPLE,
+    },
+  },
+  agent_cancelled: {
+    description: 'The run was cancelled (terminal)',
+    schema: object({ reason: text('Why'), usage: USAGE }),
+    example: { reason: 'cancelled by user', usage: USAGE_EXAMPLE },
+  },
+};
