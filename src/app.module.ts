@@ -3,6 +3,8 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import type { Options as PinoHttpOptions } from 'pino-http';
+import pretty from 'pino-pretty';
 import { randomUUID } from 'node:crypto';
 import { requestIdOf } from './common/request-id';
 import { DataSource, DataSourceOptions } from 'typeorm';
@@ -35,6 +37,23 @@ const STATEMENT_TIMEOUT_MS = 10_000;
 // forRoot(), not a static @Module: the environment is validated when the app is built (after
 // prepareRuntime filled in the embedded defaults, or after a test chose its database), not on
 // import. The role decides which parts the instance runs: the channels, the worker, or both.
+function prettyStream() {
+  return pretty({
+    singleLine: true,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,req,res,context,responseTime',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+  });
+}
+
+// pretty in development, json elsewhere, unless LOG_FORMAT says.
+function logFormat(config: Config): 'pretty' | 'json' {
+  const format = config.get('LOG_FORMAT', { infer: true });
+  if (format) return format;
+  return config.get('NODE_ENV', { infer: true }) === 'development' ? 'pretty' : 'json';
+}
+
 @Module({})
 export class AppModule {
   static forRoot(role: AppRole = validateEnv(process.env).APP_ROLE): DynamicModule {
@@ -46,29 +65,39 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, validate: validateEnv, ignoreEnvFile: true }),
         LoggerModule.forRootAsync({
           inject: [ConfigService],
-          useFactory: (config: Config) => ({
-            // Express 5 path syntax; the default '*' makes Nest print a legacy-route warning.
-            forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-            pinoHttp: {
+          useFactory: (config: Config) => {
+            const options: PinoHttpOptions = {
               level: config.get('LOG_LEVEL', { infer: true }),
               // The id configureApp gave the request before anything else ran.
               genReqId: (req) => requestIdOf(req) || randomUUID(),
-              // No credential reaches a log line: headers, query values, and the URL itself.
-              // The query and the path parameters are in the URL: logged once, redacted there.
-              redact: ['req.headers.authorization', 'req.headers.cookie'],
+              // request_id on every line of the request; method, URL, status only on its last.
+              quietReqLogger: true,
+              customAttributeKeys: { reqId: 'request_id' },
+              // No credential reaches a log line: no headers at all, and the URL redacted (the
+              // query and the path parameters are in it: logged once, redacted there).
               serializers: {
-                req: ({
-                  query: _query,
-                  params: _params,
-                  ...req
-                }: {
-                  url?: string;
-                  query?: unknown;
-                  params?: unknown;
-                }) => ({ ...req, url: redactUrl(req.url) }),
+                req: (req: { method?: string; url?: string }) => ({
+                  method: req.method,
+                  url: redactUrl(req.url),
+                }),
+                res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
               },
-            },
-          }),
+              customSuccessMessage: (req, res, ms) =>
+                `${req.method} ${redactUrl(req.url)} ${res.statusCode} ${ms} ms`,
+              customErrorMessage: (req, res) =>
+                `${req.method} ${redactUrl(req.url)} ${res.statusCode} failed`,
+            };
+            return {
+              // Express 5 path syntax; the default '*' makes Nest print a legacy-route warning.
+              forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+              // Fields added to a request's lines (its user) go on its closing line too.
+              assignResponse: true,
+              // One readable line per entry for a person at a terminal; JSON for log collectors.
+              // Pretty-printed in this thread, synchronously, so what main.ts prints after the
+              // start-up lines comes after them.
+              pinoHttp: logFormat(config) === 'pretty' ? [options, prettyStream()] : options,
+            };
+          },
         }),
         TypeOrmModule.forRootAsync({
           inject: [ConfigService],

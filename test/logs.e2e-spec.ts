@@ -69,4 +69,77 @@ describe('logs at level trace', () => {
       }
     }
   });
+
+  // What operators filter by: each line of a piece of work says whose it is.
+  it('puts the request id and user id on request lines, the run id on the run lines, no headers', async () => {
+    const api = new RestClient(server.http, tokenFor('tracy'));
+    const requestId = 'logs-test-request-1';
+    const started = await api.post(
+      '/api/agent/run_agent',
+      { query: 'What is 6 * 7?' },
+      { 'x-request-id': requestId },
+    );
+    await readSse(`${server.http}/api/agent/${started.body.run_id}/stream`, { token: api.token });
+    const socket = await WsClient.connect(server.ws, { token: tokenFor('tracy') });
+    await socket.request('list_threads', {});
+    await socket.close();
+    const runId = started.body.run_id as string;
+    const lines = () =>
+      server.output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    await until(() => lines().some((l) => l.run_id === runId));
+    const request = lines().find((l) => l.request_id === requestId && l.res);
+    expect(request).toMatchObject({
+      msg: expect.stringMatching(/^POST \/api\/agent\/run_agent 202 \d+ ms$/),
+      user_id: 'tracy',
+      req: { method: 'POST', url: '/api/agent/run_agent' },
+      res: { statusCode: 202 },
+    });
+    expect(JSON.stringify(request)).not.toMatch(/headers|user-agent|content-type/i);
+    // The executor's lines for the run carry its id and its user.
+    for (const line of lines().filter((l) => l.run_id === runId)) {
+      expect(line.user_id).toBe('tracy');
+    }
+    // A frame's lines carry the frame's correlation id and the socket's user.
+    const frame = lines().find((l) => typeof l.msg === 'string' && /list_threads/.test(l.msg));
+    expect(frame).toMatchObject({ user_id: 'tracy', request_id: expect.any(String) });
+  });
+});
+
+// A person running it in development reads one line per entry; collectors get JSON elsewhere.
+describe('log format', () => {
+  let databaseUrl: string;
+  beforeAll(async () => {
+    databaseUrl = await createDatabase();
+  });
+  afterAll(() => dropDatabase(databaseUrl));
+
+  it.each([
+    ['development', {}, 'pretty'],
+    ['production', {}, 'json'],
+    ['development', { LOG_FORMAT: 'json' }, 'json'],
+  ])('NODE_ENV=%s %j logs %s lines', async (nodeEnv, extra, format) => {
+    const server = await Instance.start(`format-${nodeEnv}`, databaseUrl, {
+      NODE_ENV: nodeEnv,
+      LOG_LEVEL: 'info',
+      JWT_SECRET: `${TEST_JWT_SECRET}-long-enough-for-production`,
+      ...extra,
+    });
+    try {
+      expect((await fetch(`${server.http}/health/live`)).status).toBe(200);
+      await until(() => server.output.includes('/health/live 200'));
+      const line = server.output.split('\n').find((l) => l.includes('/health/live 200'))!;
+      if (format === 'pretty') {
+        expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: GET \/health\/live 200 \d+ ms/);
+      } else {
+        expect(JSON.parse(line)).toMatchObject({
+          msg: expect.stringContaining('/health/live 200'),
+        });
+      }
+    } finally {
+      await server.stop();
+    }
+  });
 });

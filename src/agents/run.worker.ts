@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { ConfigService } from '@nestjs/config';
 import type { JobWithMetadata } from 'pg-boss';
 import { EnvironmentVariables } from '../config/env.validation';
+import { withLogContext } from '../logging/log-context';
 import { Lifecycle } from '../health/lifecycle';
 import { RunJobData, RunQueue } from '../runs/run.queue';
 import { StatePersistenceService } from '../runs/state-persistence.service';
@@ -24,7 +25,11 @@ export class RunWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     const concurrency = this.config.get('WORKER_CONCURRENCY', { infer: true });
-    await this.queue.work(concurrency, (job) => this.supervisor.execute(job));
+    await this.queue.work(concurrency, (job) =>
+      withLogContext({ run_id: job.data.run_id, user_id: job.data.user_id }, () =>
+        this.supervisor.execute(job),
+      ),
+    );
     await this.queue.workSpent((job) => this.spent(job));
   }
 

@@ -48,6 +48,7 @@ export class SupervisorAgent {
     }));
     if (!taken) return; // finished, or waiting for a person: nothing to execute
     const { run, journal, resumed } = taken;
+    this.logger.debug(`executing run ${run.id}${resumed ? ' (resumed)' : ''}`);
     const ended = new AbortController();
     const unwatch = journal.watch(() => ended.abort(ENDED));
     const signal = AbortSignal.any([job.signal, ended.signal]);
@@ -59,6 +60,7 @@ export class SupervisorAgent {
       const services = { tools: this.tools, agents: this.agents };
       const loop = new AgentLoop(run, model, services, journal, signal, checkpoint);
       await journal.complete(await loop.answer());
+      this.logger.debug(`run ${run.id} complete`);
     } catch (err) {
       await this.settle(run, journal, err, job.signal, ended.signal);
     } finally {

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Authenticator, Credentials } from './authenticator';
+import { addLogFields } from '../logging/log-context';
 import { IS_PUBLIC } from './public.decorator';
 
 const ACCEPTS_TICKET = 'acceptsTicket';
@@ -27,6 +28,7 @@ export class JwtAuthGuard implements CanActivate {
       : ['header'];
     const req = context.switchToHttp().getRequest<Request>();
     req.user = await this.authenticator.authenticate(req, accepts);
+    addLogFields({ user_id: req.user.id });
     return true;
   }
 }

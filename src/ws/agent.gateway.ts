@@ -16,6 +16,7 @@ import { EnvironmentVariables } from '../config/env.validation';
 import { ContextCarrier } from '../context/user-context';
 import { rateLimited } from '../limits/rate-limit.guard';
 import { RateLimitStorage } from '../limits/rate-limit.storage';
+import { addLogFields, withLogContext } from '../logging/log-context';
 import { WsConnections } from './ws-connections';
 import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
@@ -110,7 +111,9 @@ export class AgentGateway
       if ((pending += 1) >= MAX_PENDING_FRAMES) socket.pause();
       // Nothing may escape: a rejected queue would leave the socket silently dead.
       queue = queue
-        .then(() => this.onFrame(session, data, isBinary))
+        .then(() =>
+          withLogContext({ user_id: user.id }, () => this.onFrame(session, data, isBinary)),
+        )
         .catch((err: unknown) => {
           session.send({ type: 'error', payload: toErrorPayload(err, randomUUID()).payload });
         })
@@ -131,6 +134,7 @@ export class AgentGateway
   private async onFrame(session: WsSession, data: RawData, isBinary: boolean): Promise<void> {
     if (session.closed) return; // frames queued behind a close are dropped
     const correlationId = randomUUID();
+    addLogFields({ request_id: correlationId });
     const parsed = parseFrame(data, isBinary);
     const requestId = 'error' in parsed ? parsed.requestId : parsed.frame.request_id;
     // Every frame counts, a bad one too: a flood is refused before any work is done for it.
