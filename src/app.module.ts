@@ -25,6 +25,7 @@ import { LifecycleModule } from './health/lifecycle';
 import { RestModule } from './rest/rest.module';
 import { ThreadSearchModule } from './thread-search/thread-search.module';
 import { WsModule } from './ws/ws.module';
+import { MetricsModule } from './metrics/metrics.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
 
@@ -125,6 +126,7 @@ export class AppModule {
         AuthModule,
         LimitsModule,
         HealthModule,
+        MetricsModule,
         ...(serves ? [RestModule, WsModule] : []),
         ...(executes ? [WorkerModule] : []),
         ThreadSearchModule,

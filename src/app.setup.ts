@@ -15,6 +15,7 @@ import { EnvironmentVariables } from './config/env.validation';
 import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
 import { createOpenApiDocument } from './rest/openapi.document';
 import { GatewayWsAdapter } from './ws/ws.adapter';
+import { observeHttp } from './metrics/http-observer';
 
 export const API_PREFIX = 'api';
 
@@ -25,6 +26,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // Every request has its correlation id from the start: answers made before the logger runs (a
   // body over the limit, a query string too long) carry it too.
   app.use(assignRequestId);
+  app.use(observeHttp);
   // Security headers on every answer (HSTS, no sniffing, no framing, a strict CSP). Not
   // upgrade-insecure-requests: the app also serves plain HTTP (development, behind a proxy).
   app.use(
@@ -44,7 +46,8 @@ export function configureApp(app: INestApplication): INestApplication {
   app.use(boundedQuery);
   (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.useWebSocketAdapter(new GatewayWsAdapter(app));
-  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_HEALTH_ROUTES });
+  // Where orchestrators and scrapers look: /health/live, /health/ready, /metrics.
+  app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED_HEALTH_ROUTES, 'metrics'] });
   if (config.get('DOCS_ENABLED', { infer: true }) === 'true') {
     SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), {
       jsonDocumentUrl: 'docs-json',

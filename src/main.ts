@@ -8,6 +8,7 @@ import { EnvironmentVariables } from './config/env.validation';
 import { prepareRuntime } from './config/runtime';
 import { isDatabaseUnavailable } from './database/db-errors';
 import { Lifecycle } from './health/lifecycle';
+import { startTracing } from './tracing/tracing';
 
 // One way out: SIGTERM (or SIGINT) drains (ready turns 503, the runs in hand finish or are handed
 // back, then sockets and streams close), closes the app, then stops the embedded database. A
@@ -26,6 +27,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function bootstrap(): Promise<void> {
+  // Spans are exported only with OTEL_EXPORTER_OTLP_ENDPOINT set.
+  const tracing = startTracing();
   const runtime = await prepareRuntime();
   const app = configureApp(await NestFactory.create(AppModule.forRoot(), { bufferLogs: true }));
   stop = (signal) => {
@@ -33,6 +36,7 @@ async function bootstrap(): Promise<void> {
     app.get(Lifecycle).drain();
     void app
       .close()
+      .then(() => tracing?.shutdown())
       .then(() => runtime.embedded?.stop())
       .then(
         () => process.exit(0),

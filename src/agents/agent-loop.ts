@@ -8,6 +8,8 @@ import { EventCoalescer } from './event-coalescer';
 import { ChatMessage, ChatModel, ProviderMeta, ToolCall, ToolSpec } from './llm/chat-model.port';
 import { ApprovalDecision, RunJournal } from './run-journal';
 import { ToolOutcome, ToolRegistry } from './tools/tool.registry';
+import { modelCallDuration, modelTokens, since } from '../metrics/metrics';
+import { inSpan, RUN_ID } from '../tracing/tracer';
 
 const MAX_STEPS = 8;
 
@@ -168,36 +170,53 @@ export class AgentLoop {
     let text = '';
     const reasoning: { text: string; meta?: ProviderMeta } = { text: '' };
     const calls: ToolCall[] = [];
+    const model = this.model.id;
+    const started = performance.now();
+    let outcome = 'error';
     try {
-      for await (const chunk of this.model.stream({
-        system: agent.instructions,
-        messages: frame.messages,
-        tools: this.toolSpecs(agent),
-        signal: this.signal,
-      })) {
-        switch (chunk.type) {
-          case 'reasoning':
-            reasoning.text += chunk.text;
-            if (chunk.meta) reasoning.meta = chunk.meta;
-            if (chunk.text) coalescer.push('agent_thinking', chunk.text);
-            break;
-          case 'text':
-            text += chunk.text;
-            coalescer.push('agent_response_chunk', chunk.text);
-            break;
-          case 'tool_call':
-            calls.push(bounded(chunk.call));
-            break;
-          case 'usage':
-            await this.journal.addUsage(this.model.id, {
-              input: chunk.inputTokens,
-              output: chunk.outputTokens,
-            });
-            break;
-        }
-      }
+      await inSpan(
+        `model ${model}`,
+        { [RUN_ID]: this.run.id, 'gen_ai.request.model': model },
+        async (span) => {
+          for await (const chunk of this.model.stream({
+            system: agent.instructions,
+            messages: frame.messages,
+            tools: this.toolSpecs(agent),
+            signal: this.signal,
+          })) {
+            switch (chunk.type) {
+              case 'reasoning':
+                reasoning.text += chunk.text;
+                if (chunk.meta) reasoning.meta = chunk.meta;
+                if (chunk.text) coalescer.push('agent_thinking', chunk.text);
+                break;
+              case 'text':
+                text += chunk.text;
+                coalescer.push('agent_response_chunk', chunk.text);
+                break;
+              case 'tool_call':
+                calls.push(bounded(chunk.call));
+                break;
+              case 'usage':
+                modelTokens.inc({ model, direction: 'input' }, chunk.inputTokens);
+                modelTokens.inc({ model, direction: 'output' }, chunk.outputTokens);
+                span.setAttributes({
+                  'gen_ai.usage.input_tokens': chunk.inputTokens,
+                  'gen_ai.usage.output_tokens': chunk.outputTokens,
+                });
+                await this.journal.addUsage(this.model.id, {
+                  input: chunk.inputTokens,
+                  output: chunk.outputTokens,
+                });
+                break;
+            }
+          }
+        },
+      );
+      outcome = 'ok';
       await coalescer.drain();
     } finally {
+      modelCallDuration.observe({ model, outcome }, since(started));
       coalescer.discard();
     }
     return { text, calls, reasoning: reasoning.text || reasoning.meta ? reasoning : undefined };

@@ -13,6 +13,8 @@ import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
 import { RunJournal } from './run-journal';
 import { ToolRegistry } from './tools/tool.registry';
+import { queueWait } from '../metrics/metrics';
+import { inSpan, RUN_ID, USER_ID } from '../tracing/tracer';
 
 const HISTORY_MESSAGES = 50;
 // Why an execution was aborted: someone else ended (or took) the run.
@@ -49,6 +51,19 @@ export class SupervisorAgent {
     if (!taken) return; // finished, or waiting for a person: nothing to execute
     const { run, journal, resumed } = taken;
     this.logger.debug(`executing run ${run.id}${resumed ? ' (resumed)' : ''}`);
+    if (!resumed) queueWait.observe((Date.now() - run.createdAt.getTime()) / 1000);
+    const attributes = { [RUN_ID]: run.id, [USER_ID]: run.userId, 'netra.agent': run.agent };
+    return inSpan(`run ${run.agent}`, attributes, () =>
+      this.executeTaken(job, run, journal, resumed),
+    );
+  }
+
+  private async executeTaken(
+    job: RunJob,
+    run: Run,
+    journal: RunJournal,
+    resumed: boolean,
+  ): Promise<void> {
     const ended = new AbortController();
     const unwatch = journal.watch(() => ended.abort(ENDED));
     const signal = AbortSignal.any([job.signal, ended.signal]);

@@ -263,6 +263,20 @@ export class EnvironmentVariables {
   @Max(10)
   LLM_MAX_RETRIES = 2;
 
+  // /metrics: on a port of its own (then not on the app's), or on the app's port for whoever
+  // sends METRICS_TOKEN as a bearer token. Without either it is served outside production only.
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METRICS_PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
   // What tokens cost, per model, in USD per million tokens (JSON; see src/usage/llm-prices.ts).
   @IsOptional()
   @IsString()

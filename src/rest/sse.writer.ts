@@ -7,6 +7,7 @@ import { toErrorPayload } from '../common/error-response';
 import { requestIdOf } from '../common/request-id';
 import { EnvironmentVariables } from '../config/env.validation';
 import { RunEvent } from '../runs/run-event';
+import { openStreams, recordPush } from '../metrics/metrics';
 
 // Writes a run's events as Server-Sent Events: `id` is the seq (so Last-Event-ID resumes exactly),
 // `event` the type, `data` the same event object /events returns.
@@ -73,8 +74,10 @@ export class SseWriter implements BeforeApplicationShutdown {
 
     // A comment line keeps idle connections open through proxies and load balancers.
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.heartbeatMs);
+    openStreams.inc();
     const end = (): void => {
       if (!this.open.delete(end)) return;
+      openStreams.dec();
       clearInterval(heartbeat);
       if (!res.writableEnded) res.end();
     };
@@ -85,6 +88,7 @@ export class SseWriter implements BeforeApplicationShutdown {
       next: (event) => {
         if (res.destroyed) return;
         res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        recordPush('sse', event);
         // A reader that does not keep up is cut off past the bound (as a WebSocket is): it
         // reconnects with Last-Event-ID and loses nothing, and the server does not hold the rest.
         if (res.writableLength > this.maxBufferedBytes) res.destroy();

@@ -12,6 +12,7 @@ import {
 import { RunEventBus } from './run-event.bus';
 import { fenced, fenceParams, RunWriterRef } from './run-fence';
 import { RunStatus, TERMINAL_STATUSES } from './run-status';
+import { eventsPersisted, runsFinished } from '../metrics/metrics';
 
 export interface EventInput {
   type: RunEventType;
@@ -95,6 +96,8 @@ export class RunEventLog {
     );
     if (rows.length === 0) return [];
     const written = rows.map(toRunEvent).sort((a, b) => a.seq - b.seq);
+    for (const event of written) eventsPersisted.inc({ type: event.type });
+    if (change.to && TERMINAL_STATUSES.includes(change.to)) runsFinished.inc({ status: change.to });
     const last = written[written.length - 1];
     await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq });
     return written;

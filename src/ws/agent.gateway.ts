@@ -21,6 +21,8 @@ import { WsConnections } from './ws-connections';
 import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
 import { GOING_AWAY_CLOSE, POLICY_CLOSE, UNAUTHORIZED_CLOSE, WsSession } from './ws-session';
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan, RUN_ID, USER_ID } from '../tracing/tracer';
 
 export const WS_PATH = '/ws';
 const MINUTE_MS = 60_000;
@@ -158,7 +160,19 @@ export class AgentGateway
     }
     // One frame at a time per socket, so acks come in request order (subscribe, then unsubscribe).
     const carrier = { user: session.user, id: correlationId };
-    await this.dispatch(session, parsed.frame, carrier, correlationId);
+    const runId = (parsed.frame.payload as { run_id?: unknown } | undefined)?.run_id;
+    const attributes = {
+      'netra.frame': type,
+      'netra.request_id': correlationId,
+      [USER_ID]: session.user.id,
+      ...(typeof runId === 'string' ? { [RUN_ID]: runId } : {}),
+    };
+    await inSpan(
+      `ws ${type}`,
+      attributes,
+      () => this.dispatch(session, parsed.frame, carrier, correlationId),
+      SpanKind.SERVER,
+    );
   }
 
   // The user's budget of `name` (the same counters as the REST rate limits), or the refusal.

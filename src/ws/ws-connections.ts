@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { openSockets } from '../metrics/metrics';
 
 // How many sockets each user has open on this instance (MAX_SOCKETS_PER_USER is per instance).
 @Injectable()
@@ -11,9 +12,11 @@ export class WsConnections {
 
   opened(userId: string): void {
     this.open.set(userId, this.count(userId) + 1);
+    openSockets.inc();
   }
 
   closed(userId: string): void {
+    openSockets.dec();
     const left = this.count(userId) - 1;
     if (left > 0) this.open.set(userId, left);
     else this.open.delete(userId);

@@ -4,6 +4,7 @@ import { Observable, Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import { AuthenticatedUser } from '../context/user-context';
 import { RunEvent } from '../runs/run-event';
+import { recordPush } from '../metrics/metrics';
 
 export type ServerFrame = {
   type: string;
@@ -80,7 +81,10 @@ export class WsSession {
     if (this.closed || !events) return;
     this.unfollow(runId);
     const subscription = events.subscribe({
-      next: (event) => this.send({ type: 'agent_update', payload: event }),
+      next: (event) => {
+        this.send({ type: 'agent_update', payload: event });
+        recordPush('ws', event);
+      },
       complete: () => this.subscriptions.delete(runId),
       error: () => {
         this.subscriptions.delete(runId);

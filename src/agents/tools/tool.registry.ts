@@ -3,6 +3,9 @@ import { DiscoveryService } from '@nestjs/core';
 import { z } from 'zod';
 import { ToolCall, ToolSpec } from '../llm/chat-model.port';
 import { AgentTool, ToolContext, ToolHandler, ToolOptions } from './agent-tool';
+import { since, toolCallDuration } from '../../metrics/metrics';
+import { inSpan, RUN_ID } from '../../tracing/tracer';
+import { SpanStatusCode } from '@opentelemetry/api';
 
 export interface ToolOutcome {
   result: unknown;
@@ -83,7 +86,28 @@ export class ToolRegistry implements OnModuleInit {
 
   // Never throws for a tool's failure: the model gets the error as the result and the run goes on.
   // Only cancellation of the run propagates.
+  // The call in a span of its own, timed by tool and outcome.
   async execute(call: ToolCall, ctx: ToolContext): Promise<ToolOutcome> {
+    const started = performance.now();
+    let outcome = 'error';
+    try {
+      const result = await inSpan(
+        `tool ${call.name}`,
+        { [RUN_ID]: ctx.runId, 'gen_ai.tool.name': call.name, 'gen_ai.tool.call.id': ctx.callId },
+        async (span) => {
+          const done = await this.run(call, ctx);
+          if (done.isError) span.setStatus({ code: SpanStatusCode.ERROR });
+          return done;
+        },
+      );
+      outcome = result.isError ? 'error' : 'ok';
+      return result;
+    } finally {
+      toolCallDuration.observe({ tool: call.name, outcome }, since(started));
+    }
+  }
+
+  private async run(call: ToolCall, ctx: ToolContext): Promise<ToolOutcome> {
     const tool = this.tools.get(call.name);
     const parsed = this.parse(call);
     if (!tool || !parsed.ok) return failure(parsed.ok ? `unknown tool ${call.name}` : parsed.error);

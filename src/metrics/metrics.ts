@@ -1,0 +1,115 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+// The process's metrics, in one registry, served by GET /metrics (Prometheus text). Module-level,
+// as prom-client intends: what records a figure (the event log, the tool registry, the agent
+// loop, the channels) imports the metric it records, with no wiring. Counters only grow for the
+// process's life; several apps in one process (tests) add to the same ones.
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'netra_' });
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export const httpDuration = new Histogram({
+  name: 'netra_http_request_duration_seconds',
+  help: 'HTTP requests by method, route (its pattern) and status',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: SECONDS,
+  registers: [registry],
+});
+
+export const openSockets = new Gauge({
+  name: 'netra_websocket_connections',
+  help: 'Open WebSocket connections',
+  registers: [registry],
+});
+
+export const openStreams = new Gauge({
+  name: 'netra_sse_streams',
+  help: 'Open Server-Sent Events streams',
+  registers: [registry],
+});
+
+export const runsByStatus = new Gauge({
+  name: 'netra_runs',
+  help: 'Runs by status, all instances (read from the database at each scrape)',
+  labelNames: ['status'] as const,
+  registers: [registry],
+});
+
+export const eventsPersisted = new Counter({
+  name: 'netra_events_persisted_total',
+  help: 'Run events committed by this instance, by type',
+  labelNames: ['type'] as const,
+  registers: [registry],
+});
+
+export const eventsPushed = new Counter({
+  name: 'netra_events_pushed_total',
+  help: 'Run events sent to clients by this instance, by channel',
+  labelNames: ['channel'] as const,
+  registers: [registry],
+});
+
+export const commitToPush = new Histogram({
+  name: 'netra_event_commit_to_push_seconds',
+  help: 'From an event being committed to its being written to a client, by channel',
+  labelNames: ['channel'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'netra_queue_depth',
+  help: 'Runs waiting to be executed, all instances (read at each scrape)',
+  registers: [registry],
+});
+
+export const queueWait = new Histogram({
+  name: 'netra_queue_wait_seconds',
+  help: 'From a run being created to an executor taking it',
+  buckets: SECONDS,
+  registers: [registry],
+});
+
+export const modelCallDuration = new Histogram({
+  name: 'netra_model_call_duration_seconds',
+  help: 'Model calls (one streamed turn), by model and outcome',
+  labelNames: ['model', 'outcome'] as const,
+  buckets: SECONDS,
+  registers: [registry],
+});
+
+export const modelTokens = new Counter({
+  name: 'netra_model_tokens_total',
+  help: 'Tokens by model and direction (input, output)',
+  labelNames: ['model', 'direction'] as const,
+  registers: [registry],
+});
+
+export const toolCallDuration = new Histogram({
+  name: 'netra_tool_call_duration_seconds',
+  help: 'Tool calls by tool and outcome (ok, error)',
+  labelNames: ['tool', 'outcome'] as const,
+  buckets: SECONDS,
+  registers: [registry],
+});
+
+// Seconds since `start` (a performance.now() reading).
+export function since(start: number): number {
+  return (performance.now() - start) / 1000;
+}
+
+// An event written to a client: counted, and how long after its commit (the database's clock,
+// on the same host or synchronised with it).
+export function recordPush(channel: 'ws' | 'sse', event: { timestamp: string }): void {
+  eventsPushed.inc({ channel });
+  const lag = (Date.now() - Date.parse(event.timestamp)) / 1000;
+  if (lag >= 0) commitToPush.observe({ channel }, lag);
+}
+
+export const runsFinished = new Counter({
+  name: 'netra_runs_finished_total',
+  help: 'Runs this instance ended, by final status',
+  labelNames: ['status'] as const,
+  registers: [registry],
+});
