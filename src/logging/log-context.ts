@@ -16,9 +16,9 @@ export function addLogFields(fields: Record<string, unknown>): void {
 
 // Runs `work` with these fields on every line it logs (through Nest's Logger and nestjs-pino).
 export function withLogContext<T>(fields: Record<string, unknown>, work: () => T): T {
-  const parent =
-    storage.getStore()?.logger ?? (PinoLogger.root as PinoLogger['logger'] | undefined);
-  // No logger yet (a unit test without LoggerModule): nothing to bind to.
+  // PinoLogger.root is set once LoggerModule has started; not in a unit test without it.
+  const root: typeof PinoLogger.root | undefined = PinoLogger.root;
+  const parent = storage.getStore()?.logger ?? root;
   if (!parent) return work();
   return storage.run(new Store(parent.child(fields)), work);
 }

@@ -1,5 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
+import { requestIdOf } from '../common/request-id';
 import { redactUrl } from '../logging/redact';
 import { RUN_ID, tracer, USER_ID } from '../tracing/tracer';
 import { httpDuration, since } from './metrics';
@@ -14,7 +15,7 @@ export function observeHttp(req: Request, res: Response, next: NextFunction): vo
     attributes: {
       'http.request.method': req.method,
       'url.path': redactUrl(req.originalUrl.split('?')[0]),
-      'netra.request_id': String((req as { id?: unknown }).id ?? ''),
+      'netra.request_id': requestIdOf(req),
     },
   });
   let done = false;
