@@ -14,6 +14,7 @@ import { MAX_BODY_BYTES, MAX_QUERY_BYTES } from './common/limits';
 import { EnvironmentVariables } from './config/env.validation';
 import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
 import { createOpenApiDocument } from './rest/openapi.document';
+import { setupAsyncApi } from './ws/asyncapi/asyncapi.setup';
 import { GatewayWsAdapter } from './ws/ws.adapter';
 import { observeHttp } from './metrics/http-observer';
 
@@ -49,6 +50,8 @@ export function configureApp(app: INestApplication): INestApplication {
   // Where orchestrators and scrapers look: /health/live, /health/ready, /metrics.
   app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED_HEALTH_ROUTES, 'metrics'] });
   if (config.get('DOCS_ENABLED', { infer: true }) === 'true') {
+    // The WebSocket's AsyncAPI document: /docs/ws (a page) and /docs/ws-json.
+    setupAsyncApi(app, 'docs/ws');
     SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), {
       jsonDocumentUrl: 'docs-json',
     });
