@@ -169,12 +169,8 @@ class FencedRunJournal implements RunJournal {
     return this.s.persistence.loadCheckpoint<T>(this.claim.userId, this.run.id);
   }
 
-  async lastEvent(): Promise<RunEvent | null> {
-    const { userId, runId } = this.claim;
-    const last = await this.s.runs.findByRef(userId, runId);
-    if (!last || last.lastSeq === 0) return null;
-    const [event] = await this.s.persistence.listEvents(userId, runId, last.lastSeq - 1, 1);
-    return event ?? null;
+  lastEvent(except: readonly string[] = []): Promise<RunEvent | null> {
+    return this.s.persistence.lastEvent(this.claim.userId, this.claim.runId, except);
   }
 
   watch(ended: () => void): () => void {

@@ -46,7 +46,8 @@ export interface RunJournal {
   complete(answer: string): Promise<void>;
   fail(message: string, code: string): Promise<void>;
   checkpoint<T extends object>(): Promise<T | null>;
-  lastEvent(): Promise<RunEvent | null>;
+  // The run's latest event, or the latest of a type not in `except`.
+  lastEvent(except?: readonly string[]): Promise<RunEvent | null>;
   // Calls `ended` once someone else ends the run (a cancel, on any instance) or claims it.
   watch(ended: () => void): () => void;
 }

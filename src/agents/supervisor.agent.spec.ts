@@ -366,6 +366,51 @@ describe('SupervisorAgent', () => {
       expect(echo.mock.calls[0][1].callId).toBe('ek');
     });
 
+    it('closes a tool call interrupted after reporting progress, then runs it again', async () => {
+      const { runs, execute, events, echo } = setup([[text('done')]]);
+      const executing = { tool: 'echo', call_id: 'ek', arguments: { text: 'again' } };
+      const progress = { tool: 'echo', call_id: 'ek', done: 1, total: 2 };
+      const run = leftBehind(
+        runs,
+        [
+          { type: 'agent_started', data: {} },
+          { type: 'tool_executing', data: executing },
+          { type: 'tool_progress', data: progress },
+          { type: 'tool_progress', data: { ...progress, done: 2 } },
+        ],
+        checkpointOf(
+          frame({
+            messages: [
+              { role: 'user', content: 'q' },
+              {
+                role: 'assistant',
+                content: '',
+                toolCalls: [{ id: 'e', name: 'echo', arguments: { text: 'again' } }],
+              },
+            ],
+            queue: [{ key: 'ek', id: 'e', name: 'echo', arguments: { text: 'again' } }],
+          }),
+        ),
+      );
+
+      await execute(run);
+
+      expect(events(run).slice(4, 7)).toEqual([
+        { type: 'agent_resumed', agent_name: 'supervisor', data: { ...RESTARTED, after_seq: 4 } },
+        {
+          type: 'tool_completed',
+          agent_name: 'supervisor',
+          data: {
+            ...executing,
+            result: { error: 'interrupted before it finished; running it again' },
+            is_error: true,
+          },
+        },
+        { type: 'tool_executing', agent_name: 'supervisor', data: executing },
+      ]);
+      expect(echo).toHaveBeenCalledTimes(1);
+    });
+
     it('closes a sub-agent tool call left executing as that sub-agent', async () => {
       const { runs, execute, events } = setup([[text('found')], [text('final')]]);
       const executing = { tool: 'echo', call_id: 'ek', arguments: { text: 'x' } };

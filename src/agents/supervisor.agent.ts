@@ -90,17 +90,19 @@ export class SupervisorAgent {
   private async resumed(run: Run, journal: RunJournal): Promise<void> {
     const last = await journal.lastEvent();
     if (!last || last.type === 'approval_resolved') return;
+    // The call in flight, if any: a tool reporting progress was still running.
+    const call = await journal.lastEvent(['tool_progress']);
     await journal.append({
       type: 'agent_resumed',
       agentName: last.agent_name,
       data: { reason: 'the run was picked up again', after_seq: last.seq },
     });
-    if (last.type !== 'tool_executing' || last.data.tool === DELEGATE_TOOL) return;
+    if (call?.type !== 'tool_executing' || call.data.tool === DELEGATE_TOOL) return;
     await journal.append({
       type: 'tool_completed',
-      agentName: last.agent_name,
+      agentName: call.agent_name,
       data: {
-        ...last.data,
+        ...call.data,
         result: { error: 'interrupted before it finished; running it again' },
         is_error: true,
       },

@@ -103,6 +103,18 @@ export class RunEventLog {
     return written;
   }
 
+  // The run's latest event of a type not in `except`, if any.
+  last(userId: string, runId: string, except: readonly string[]): Promise<RunEvent | null> {
+    return this.db
+      .query<RunEventRecord[]>(
+        `SELECT ${COLUMNS} FROM run_events
+         WHERE run_id = $1 AND user_id = $2 AND type <> ALL($3::varchar[])
+         ORDER BY seq DESC LIMIT 1`,
+        [runId, userId, except],
+      )
+      .then(([row]) => (row ? toRunEvent(row) : null));
+  }
+
   list(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
     return this.db
       .query<RunEventRecord[]>(

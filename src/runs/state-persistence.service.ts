@@ -79,6 +79,10 @@ export class StatePersistenceService {
     if (!added) throw new RunFencedError(claim.runId);
   }
 
+  lastEvent(userId: string, runId: string, except: readonly string[]): Promise<RunEvent | null> {
+    return this.log.last(userId, runId, except);
+  }
+
   listEvents(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
     return this.log.list(userId, runId, after, limit);
   }

@@ -158,6 +158,10 @@ describe.each([
     await journal.commitCall({ type: 'tool_completed', data: { call_id: 'c' } }, { frames: 1 }, 2);
     expect(await journal.checkpoint()).toEqual({ frames: 1 });
     expect(await journal.lastEvent()).toMatchObject({ type: 'tool_completed', seq: 4 });
+    expect(await journal.lastEvent(['tool_completed'])).toMatchObject({
+      type: 'tool_executing',
+      seq: 3,
+    });
     expect((await world.events(run)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 
