@@ -3,10 +3,8 @@
 # netra-backend: build with `docker build -t netra-backend .`, or `docker compose up --build` (see
 # docker-compose.yml). The container needs DATABASE_URL and JWT_SECRET (32+ characters).
 #
-# Base: Debian bookworm slim (glibc), not Alpine (musl). pg is pure JS and would run on either; the
-# embedded-postgres dependency (loaded only when DATABASE_URL is unset, never in this image) ships
-# glibc binaries, so with glibc the image's node_modules is the same as on a developer's machine.
-# Debian also packages tini.
+# Base: Debian bookworm slim (glibc), not Alpine (musl): the build stage's native tools (SWC,
+# esbuild) ship glibc binaries, as on a developer's machine. Debian also packages tini.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: full install (dev dependencies for nest/tsc), then compile to dist/ --------------------
@@ -17,19 +15,21 @@ WORKDIR /app
 # fix-up, which package.json's allowScripts already denies), and this holds whatever the npm version.
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY nest-cli.json tsconfig.json tsconfig.build.json ormconfig.ts ./
+COPY nest-cli.json .swcrc tsconfig.json tsconfig.build.json ormconfig.ts ./
 COPY src ./src
 COPY scripts ./scripts
-# Emits dist/src/main.js (the app), dist/ormconfig.js and dist/scripts/token.js.
+COPY web ./web
+# Emits dist/src/main.js (the app), dist/ormconfig.js and dist/scripts/token.js, and the browser
+# chat into web/dist.
 RUN npm run build
 
 # ---- deps: production dependencies only ------------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The same lockfile as development, less dev dependencies; embedded-postgres stays installed but
-# is not loaded while DATABASE_URL is set.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+# The same lockfile as development, less dev dependencies and less the optional embedded-postgres
+# (about 60 MB of PostgreSQL binaries): the container always has DATABASE_URL.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 
 # ---- runtime --------------------------------------------------------------------------------------
@@ -48,6 +48,7 @@ WORKDIR /app
 # images) cannot change the code it runs. With DATABASE_URL and JWT_SECRET set the app writes no files.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY package.json ./
 
 USER node

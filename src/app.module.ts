@@ -24,6 +24,7 @@ import { RateLimitGuard } from './limits/rate-limit.guard';
 import { LifecycleModule } from './health/lifecycle';
 import { RestModule } from './rest/rest.module';
 import { ThreadSearchModule } from './thread-search/thread-search.module';
+import { WebModule, WebOptions } from './web/web.module';
 import { WsModule } from './ws/ws.module';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -57,7 +58,10 @@ function logFormat(config: Config): 'pretty' | 'json' {
 
 @Module({})
 export class AppModule {
-  static forRoot(role: AppRole = validateEnv(process.env).APP_ROLE): DynamicModule {
+  static forRoot(
+    role: AppRole = validateEnv(process.env).APP_ROLE,
+    web: WebOptions = {},
+  ): DynamicModule {
     const serves = role !== 'worker';
     const executes = role !== 'api';
     return {
@@ -127,7 +131,7 @@ export class AppModule {
         LimitsModule,
         HealthModule,
         MetricsModule,
-        ...(serves ? [RestModule, WsModule] : []),
+        ...(serves ? [RestModule, WsModule, WebModule.forRoot(web)] : []),
         ...(executes ? [WorkerModule] : []),
         ThreadSearchModule,
       ],

@@ -30,7 +30,9 @@ async function bootstrap(): Promise<void> {
   // Spans are exported only with OTEL_EXPORTER_OTLP_ENDPOINT set.
   const tracing = startTracing();
   const runtime = await prepareRuntime();
-  const app = configureApp(await NestFactory.create(AppModule.forRoot(), { bufferLogs: true }));
+  // The chat's one-click development token exists only with the generated development secret.
+  const root = AppModule.forRoot(undefined, { developmentTokens: runtime.generatedSecret });
+  const app = configureApp(await NestFactory.create(root, { bufferLogs: true }));
   stop = (signal) => {
     if (signal === 'SIGINT' && runtime.embedded) process.exit(130);
     app.get(Lifecycle).drain();

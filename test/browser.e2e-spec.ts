@@ -1,23 +1,13 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium';
 import { startTestApp, TestApp } from './support/test-app';
 
 // The browser's side of authentication, in a real Chromium: a page on another origin that the
 // configuration allows gets through CORS (preflight and all), opens an EventSource and a WebSocket
 // with single-use tickets (neither can send an Authorization header), and a page on an origin it
 // does not allow gets nowhere.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // A site of its own (its own port, so its own origin) serving one empty page.
 async function site(): Promise<{ server: Server; origin: string }> {
@@ -49,7 +39,7 @@ describe('a browser on another site', () => {
     [allowed, foreign] = await Promise.all([site(), site()]);
     app = await startTestApp({ env: { ALLOWED_ORIGINS: allowed.origin } });
     token = await app.token('browser-user');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

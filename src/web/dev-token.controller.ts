@@ -1,0 +1,43 @@
+import { Controller, HttpCode, NotFoundException, Post, Req } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { Public } from '../auth/public.decorator';
+import { TokenService } from '../auth/token.service';
+
+export const DEV_USER = 'dev-user';
+const DEV_TOKEN_SECONDS = 12 * 3600;
+
+export interface DevTokenView {
+  token: string;
+  user_id: string;
+  expires_in: number;
+}
+
+// The chat's "Use development token": the token `npm start` prints, one click away. Registered only
+// while the app signs with its own generated development secret (WebModule.forRoot), so it does not
+// exist in production or wherever JWT_SECRET is configured. Left out of the OpenAPI document: the
+// document describes the API every deployment has, and it is generated (openapi.json, the drift,
+// ownership and property tests) from an app with a configured secret, where this route is absent.
+@ApiExcludeController()
+@Public()
+@Controller('dev-token')
+export class DevTokenController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Post()
+  @HttpCode(201)
+  async create(@Req() req: Request): Promise<DevTokenView> {
+    // A development server listens on every interface: hand tokens only to the machine it runs on,
+    // not to whoever shares its network (they can still paste the printed token).
+    if (!isLoopback(req.socket.remoteAddress)) throw new NotFoundException();
+    const token = await this.tokens.sign(DEV_USER, DEV_TOKEN_SECONDS);
+    return { token, user_id: DEV_USER, expires_in: DEV_TOKEN_SECONDS };
+  }
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  return (
+    address !== undefined &&
+    (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
+  );
+}
