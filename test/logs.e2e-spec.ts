@@ -94,6 +94,7 @@ describe('logs at level trace', () => {
     expect(request).toMatchObject({
       msg: expect.stringMatching(/^POST \/api\/agent\/run_agent 202 \d+ ms$/),
       user_id: 'tracy',
+      run_id: started.body.run_id,
       req: { method: 'POST', url: '/api/agent/run_agent' },
       res: { statusCode: 202 },
     });

@@ -100,7 +100,7 @@ describe('GET /metrics', () => {
     await api.post(`/api/agent/${waiting.body.run_id}/cancel`);
   });
 
-  it('is not part of the API: not in the OpenAPI document, not rate limited', async () => {
+  it('is not part of the API: not in the OpenAPI document', async () => {
     const spec = (await (await fetch(`${app.http}/docs-json`)).json()) as { paths: object };
     expect(Object.keys(spec.paths)).not.toContain('/metrics');
     expect(Object.keys(spec.paths)).not.toContain('/api/metrics');

@@ -38,6 +38,8 @@ describe('traces', () => {
     await readSse(`${app.http}/api/agent/${runId}/stream`, { token: api.token });
     const socket = await WsClient.connect(app.ws, { token: api.token });
     await socket.request('get_run_status', { run_id: runId });
+    const wsStarted = await socket.request('start_agent', { query: 'What is 1 + 1?' });
+    await socket.terminal(wsStarted.payload.run_id);
     await socket.close();
 
     const [request] = named('POST /api/agent/run_agent');
@@ -45,6 +47,8 @@ describe('traces', () => {
       'http.route': '/api/agent/run_agent',
       'http.response.status_code': 202,
       'enduser.id': 'tracer',
+      // The request that started the run is found by the run's id.
+      'netra.run_id': runId,
     });
     const [stream] = named('GET /api/agent/:run_id/stream');
     expect(stream.attributes['netra.run_id']).toBe(runId);
@@ -63,6 +67,8 @@ describe('traces', () => {
 
     const [frame] = named('ws get_run_status');
     expect(frame.attributes).toMatchObject({ 'netra.run_id': runId, 'enduser.id': 'tracer' });
+    const [wsStart] = named('ws start_agent');
+    expect(wsStart.attributes['netra.run_id']).toBe(wsStarted.payload.run_id);
   });
 
   it('marks a failed tool call and a refused request as errors', async () => {

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { RunEvent } from '../src/runs/run-event';
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
@@ -19,12 +20,12 @@ describe('usage and cost', () => {
   });
   afterAll(() => app.close());
 
-  const run = async (query: string, threadId?: string) => {
-    const started = await ann.post('/api/agent/run_agent', { query, thread_id: threadId });
+  const run = async (query: string, threadId?: string, as = ann) => {
+    const started = await as.post('/api/agent/run_agent', { query, thread_id: threadId });
     const { events } = await readSse(`${app.http}/api/agent/${started.body.run_id}/stream`, {
-      token: ann.token,
+      token: as.token,
     });
-    const status = (await ann.get(`/api/agent/${started.body.run_id}/status`)).body;
+    const status = (await as.get(`/api/agent/${started.body.run_id}/status`)).body;
     return { started: started.body, events: events, status };
   };
 
@@ -122,6 +123,47 @@ describe('usage and cost', () => {
     expect(cancelled.type).toBe('agent_cancelled');
     expect(cancelled.data.usage).toEqual(
       (await ann.get(`/api/agent/${started.body.run_id}/status`)).body.usage,
+    );
+  });
+
+  it('counts every run of a thread whatever models it used, and has no cost for an unpriced model', async () => {
+    const cara = new RestClient(app.http, await app.token('cara'));
+    const from = new Date(Date.now() - 1000).toISOString();
+    const priced = await run('What is 3 * 3?', undefined, cara);
+    const other = await run('What is 4 * 4?', priced.started.thread_id, cara);
+    // A model without a price in LLM_PRICES (written where a real provider's usage would be).
+    const db = new Client({ connectionString: app.databaseUrl });
+    await db.connect();
+    await db.query(`UPDATE runs SET usage = $2 WHERE id = $1`, [
+      other.started.run_id,
+      { 'unpriced-model': { input_tokens: 100, output_tokens: 10 } },
+    ]);
+    await db.end();
+    // And a run cancelled before it used any token.
+    const idle = await cara.post('/api/threads', { title: 'idle' });
+    const queued = await cara.post(`/api/threads/${idle.body.id}/messages`, {
+      message: 'wait 5 seconds',
+    });
+    await cara.post(`/api/agent/${queued.body.run_id}/cancel`);
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const usage = (await cara.get(`/api/usage?from=${from}&to=${to}`)).body;
+    expect(usage.runs_count).toBe(3);
+    expect(usage.cost_usd).toBeNull();
+    const thread = usage.threads.find(
+      (t: { thread_id: string }) => t.thread_id === priced.started.thread_id,
+    );
+    expect(thread).toMatchObject({ runs: 2, cost_usd: null });
+    expect(usage.models.map((m: { model: string }) => m.model).sort()).toEqual([
+      'offline',
+      'unpriced-model',
+    ]);
+    const byRun = Object.fromEntries(usage.runs.map((r: { run_id: string }) => [r.run_id, r]));
+    expect(byRun[priced.started.run_id].cost_usd).toBe(cost(priced.status.usage));
+    expect(byRun[other.started.run_id]).toMatchObject({ input_tokens: 100, cost_usd: null });
+    expect(usage.runs).toHaveLength(3);
+    expect(usage.threads.find((t: { thread_id: string }) => t.thread_id === idle.body.id)).toEqual(
+      expect.objectContaining({ runs: 1 }),
     );
   });
 

@@ -13,6 +13,7 @@ import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
 import { RunJournal } from './run-journal';
 import { ToolRegistry } from './tools/tool.registry';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { queueWait } from '../metrics/metrics';
 import { inSpan, RUN_ID, USER_ID } from '../tracing/tracer';
 
@@ -149,6 +150,8 @@ export class SupervisorAgent {
         `Run ${run.id} failed (reference ${reference}): ${err instanceof Error ? err.stack : String(err)}`,
       );
     const code = err instanceof ModelError ? err.code : known ? 'step_limit' : 'agent_failed';
+    // The run's span says it failed (the error is handled here, so inSpan would not see it).
+    trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: code });
     try {
       await journal.fail(message, code);
     } catch (failErr) {

@@ -23,6 +23,7 @@ import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
 import { ThreadService } from '../threads/thread.service';
 import { ThreadStore } from '../threads/thread.store';
 import { MessageView, ThreadView } from '../threads/thread.views';
+import { aboutRun } from '../tracing/run-context';
 import { UsageQueryDto } from '../usage/dto/usage-query.dto';
 import { UsageService } from '../usage/usage.service';
 import { UsageView } from '../usage/usage.views';
@@ -135,12 +136,16 @@ export class MessageHandlerService {
     return this.approvals.list(runId);
   }
 
-  handleStopAgent(runId: string): Promise<CancelResultView> {
-    return this.agents.cancel(runId);
+  async handleStopAgent(runId: string): Promise<CancelResultView> {
+    const result = await this.agents.cancel(runId);
+    aboutRun(result.run_id);
+    return result;
   }
 
-  getRunStatus(runId: string): Promise<RunStatusView> {
-    return this.agents.status(runId);
+  async getRunStatus(runId: string): Promise<RunStatusView> {
+    const status = await this.agents.status(runId);
+    aboutRun(status.run_id);
+    return status;
   }
 
   getRunEvents(runId: string, after?: number, limit?: number): Promise<RunEvent[]> {
@@ -150,6 +155,7 @@ export class MessageHandlerService {
   // The run (by its id or the caller's client id) and its events from `after`.
   async followRun(ref: string, after?: number): Promise<FollowedRun> {
     const { run, events } = await this.agents.follow(ref, after);
+    aboutRun(run.id);
     return { runId: run.id, events };
   }
 
@@ -179,16 +185,19 @@ export class MessageHandlerService {
     input: NewRun,
   ): Promise<RunStartedView> {
     const request = { operation, params, body: fieldsOf(dto) };
+    let started: RunStartedView;
     try {
-      return await this.idempotency.once(this.ctx.userId, key, request, 202, async (tx) => {
+      started = await this.idempotency.once(this.ctx.userId, key, request, 202, async (tx) => {
         const created = await this.agents.createRun(tx, input);
         return RunStartedView.of(created.run, created);
       });
     } catch (err) {
       if (!(err instanceof ClientIdTaken)) throw err;
       const created = await this.agents.createdByOther(input);
-      return RunStartedView.of(created.run, created);
+      started = RunStartedView.of(created.run, created);
     }
+    aboutRun(started.run_id);
+    return started;
   }
 
   private checkChoices(dto: StartAgentDto): void {

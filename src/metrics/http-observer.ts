@@ -30,8 +30,9 @@ export function observeHttp(req: Request, res: Response, next: NextFunction): vo
     span.updateName(`${req.method} ${route}`);
     span.setAttributes({ 'http.route': route, 'http.response.status_code': res.statusCode });
     if (req.user?.id) span.setAttribute(USER_ID, req.user.id);
+    // A run named by its id in the path (a client run id is left to the handler, which resolves it).
     const runId = (req.params as Record<string, unknown> | undefined)?.run_id;
-    if (typeof runId === 'string') span.setAttribute(RUN_ID, runId);
+    if (typeof runId === 'string' && UUID.test(runId)) span.setAttribute(RUN_ID, runId);
     if (res.statusCode >= 500 || aborted) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: aborted ? 'aborted' : undefined });
     }
@@ -41,6 +42,8 @@ export function observeHttp(req: Request, res: Response, next: NextFunction): vo
   res.once('close', () => finish(!res.writableFinished));
   context.with(trace.setSpan(context.active(), span), next);
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function routeOf(req: Request): string {
   const path = (req.route as { path?: unknown } | undefined)?.path;

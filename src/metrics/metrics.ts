@@ -38,7 +38,7 @@ export const runsByStatus = new Gauge({
 
 export const eventsPersisted = new Counter({
   name: 'netra_events_persisted_total',
-  help: 'Run events committed by this instance, by type',
+  help: 'Run events written by this instance, by type (in the transaction that commits them)',
   labelNames: ['type'] as const,
   registers: [registry],
 });
@@ -55,6 +55,12 @@ export const commitToPush = new Histogram({
   help: 'From an event being committed to its being written to a client, by channel',
   labelNames: ['channel'] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+});
+
+export const databaseUp = new Gauge({
+  name: 'netra_database_up',
+  help: '1 when the last scrape could read the database, else 0',
   registers: [registry],
 });
 
@@ -99,12 +105,16 @@ export function since(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
+// Older than this, an event sent is a replay (a client catching up after `after` or
+// Last-Event-ID), not a live push: counted as sent, but not as push latency.
+const LIVE_WITHIN_S = 10;
+
 // An event written to a client: counted, and how long after its commit (the database's clock,
 // on the same host or synchronised with it).
 export function recordPush(channel: 'ws' | 'sse', event: { timestamp: string }): void {
   eventsPushed.inc({ channel });
   const lag = (Date.now() - Date.parse(event.timestamp)) / 1000;
-  if (lag >= 0) commitToPush.observe({ channel }, lag);
+  if (lag >= 0 && lag <= LIVE_WITHIN_S) commitToPush.observe({ channel }, lag);
 }
 
 export const runsFinished = new Counter({

@@ -45,22 +45,24 @@ export class UsageService {
       throw DomainError.validation([{ field: 'from', messages: ['from must be before to'] }]);
     }
     const userId = this.ctx.userId;
-    const [rows, runsCount, runRows] = await Promise.all([
+    const [rows, perThread, runRows] = await Promise.all([
       this.store.byThreadAndModel(userId, from, to),
-      this.store.countRuns(userId, from, to),
+      this.store.runsPerThread(userId, from, to),
       this.store.newestRuns(userId, from, to, MAX_LISTED_RUNS),
     ]);
     const total = new Tally();
     const models = new Map<string, Tally>();
-    const threads = new Map<string, Tally & { runs: number }>();
+    // Every thread with runs in the period, those that used no tokens too.
+    const threads = new Map(
+      perThread.map(({ thread_id, n }) => [thread_id, Object.assign(new Tally(), { runs: n })]),
+    );
     for (const row of rows) {
       const cost = costOf(this.prices, row.model, row);
       total.add(row, cost);
       tallyOf(models, row.model).add(row, cost);
-      const thread = tallyOf(threads, row.thread_id, () => Object.assign(new Tally(), { runs: 0 }));
-      thread.add(row, cost);
-      thread.runs = Math.max(thread.runs, row.runs);
+      threads.get(row.thread_id)?.add(row, cost);
     }
+    const runsCount = perThread.reduce((sum, t) => sum + t.n, 0);
     const runs = new Map<
       string,
       { view: Omit<RunCostView, keyof CostedUsageView>; tally: Tally }
@@ -74,7 +76,7 @@ export class UsageService {
         },
         tally: new Tally(),
       };
-      entry.tally.add(row, costOf(this.prices, row.model, row));
+      if (row.model !== null) entry.tally.add(row, costOf(this.prices, row.model, row));
       runs.set(row.run_id, entry);
     }
     return {
@@ -109,10 +111,10 @@ class Tally {
   }
 }
 
-function tallyOf<T extends Tally>(map: Map<string, T>, key: string, make?: () => T): T {
+function tallyOf(map: Map<string, Tally>, key: string): Tally {
   let tally = map.get(key);
   if (!tally) {
-    tally = make ? make() : (new Tally() as T);
+    tally = new Tally();
     map.set(key, tally);
   }
   return tally;

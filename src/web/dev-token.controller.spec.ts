@@ -1,12 +1,13 @@
 import { NotFoundException } from '@nestjs/common';
 import type { Request } from 'express';
 import { TokenService } from '../auth/token.service';
-import { DevTokenController, isLoopback } from './dev-token.controller';
+import { DevTokenController, isLocalHost, isLoopback } from './dev-token.controller';
 
 describe('DevTokenController', () => {
   const tokens = { sign: jest.fn((user: string) => Promise.resolve(`token-of-${user}`)) };
   const controller = new DevTokenController(tokens as unknown as TokenService);
-  const from = (remoteAddress: string) => ({ socket: { remoteAddress } }) as unknown as Request;
+  const from = (remoteAddress: string, host = 'localhost:3000') =>
+    ({ socket: { remoteAddress }, headers: { host } }) as unknown as Request;
 
   it('hands the machine it runs on a token for dev-user', async () => {
     await expect(controller.create(from('127.0.0.1'))).resolves.toEqual({
@@ -18,6 +19,25 @@ describe('DevTokenController', () => {
 
   it('is not there for anyone else on the network', async () => {
     await expect(controller.create(from('192.168.1.20'))).rejects.toBeInstanceOf(NotFoundException);
+  });
+
+  it('is not there for a page of another name, rebound to this machine', async () => {
+    await expect(controller.create(from('127.0.0.1', 'evil.example:3000'))).rejects.toBeInstanceOf(
+      NotFoundException,
+    );
+  });
+
+  it.each([
+    ['localhost:3000', true],
+    ['localhost', true],
+    ['127.0.0.1:8080', true],
+    ['[::1]:3000', true],
+    ['localhost.evil.example', false],
+    ['127.0.0.1.evil.example', false],
+    ['evil.example', false],
+    [undefined, false],
+  ])('Host %s is local: %s', (host, local) => {
+    expect(isLocalHost(host)).toBe(local);
   });
 
   it.each([

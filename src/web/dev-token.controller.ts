@@ -29,7 +29,11 @@ export class DevTokenController {
   async create(@Req() req: Request): Promise<DevTokenView> {
     // A development server listens on every interface: hand tokens only to the machine it runs on,
     // not to whoever shares its network (they can still paste the printed token).
-    if (!isLoopback(req.socket.remoteAddress)) throw new NotFoundException();
+    // And only to a page the browser loaded from this machine by its local name: a site that
+    // rebinds its own name to 127.0.0.1 arrives with that name in Host.
+    if (!isLoopback(req.socket.remoteAddress) || !isLocalHost(req.headers.host)) {
+      throw new NotFoundException();
+    }
     const token = await this.tokens.sign(DEV_USER, DEV_TOKEN_SECONDS);
     return { token, user_id: DEV_USER, expires_in: DEV_TOKEN_SECONDS };
   }
@@ -40,4 +44,11 @@ export function isLoopback(address: string | undefined): boolean {
     address !== undefined &&
     (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
   );
+}
+
+// localhost, 127.x.x.x or [::1], with any port.
+export function isLocalHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { AgentTool, ToolOptions } from './agent-tool';
 import { toolContext } from '../../../test/fixtures/tool-context.fixture';
 import { NotifyTool } from './notify.tool';
@@ -10,11 +11,20 @@ describe('NotifyTool', () => {
     expect(declared().requiresApproval).toBe(true);
   });
 
-  it('records the message and says so', async () => {
-    await expect(new NotifyTool().execute({ message: 'done' }, toolContext())).resolves.toEqual({
-      notified: true,
-      message: 'done',
-    });
+  it('records the message for the user, and says so', async () => {
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      await expect(new NotifyTool().execute({ message: 'done' }, toolContext())).resolves.toEqual({
+        notified: true,
+        message: 'done',
+      });
+      expect(log).toHaveBeenCalledWith(
+        { user_id: 'user-1', run_id: 'run-1', message: 'done' },
+        'notification recorded',
+      );
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it.each([{}, { message: '' }, { message: 'x'.repeat(501) }, { message: 5 }])('refuses %p', (args) => {
