@@ -316,6 +316,22 @@ describe('SupervisorAgent', () => {
       expect(runs.row(run.id).result).toBe('final');
     });
 
+    // A checkpoint whose echo call (key ek) was announced and had not completed.
+    const echoInFlight = () =>
+      checkpointOf(
+        frame({
+          messages: [
+            { role: 'user', content: 'q' },
+            {
+              role: 'assistant',
+              content: '',
+              toolCalls: [{ id: 'e', name: 'echo', arguments: { text: 'again' } }],
+            },
+          ],
+          queue: [{ key: 'ek', id: 'e', name: 'echo', arguments: { text: 'again' } }],
+        }),
+      );
+
     it('closes a tool call left executing with an error, then runs it again', async () => {
       const { runs, execute, events, echo } = setup([[text('done')]]);
       const executing = { tool: 'echo', call_id: 'ek', arguments: { text: 'again' } };
@@ -325,19 +341,7 @@ describe('SupervisorAgent', () => {
           { type: 'agent_started', data: {} },
           { type: 'tool_executing', data: executing },
         ],
-        checkpointOf(
-          frame({
-            messages: [
-              { role: 'user', content: 'q' },
-              {
-                role: 'assistant',
-                content: '',
-                toolCalls: [{ id: 'e', name: 'echo', arguments: { text: 'again' } }],
-              },
-            ],
-            queue: [{ key: 'ek', id: 'e', name: 'echo', arguments: { text: 'again' } }],
-          }),
-        ),
+        echoInFlight(),
       );
 
       await execute(run);
@@ -378,19 +382,7 @@ describe('SupervisorAgent', () => {
           { type: 'tool_progress', data: progress },
           { type: 'tool_progress', data: { ...progress, done: 2 } },
         ],
-        checkpointOf(
-          frame({
-            messages: [
-              { role: 'user', content: 'q' },
-              {
-                role: 'assistant',
-                content: '',
-                toolCalls: [{ id: 'e', name: 'echo', arguments: { text: 'again' } }],
-              },
-            ],
-            queue: [{ key: 'ek', id: 'e', name: 'echo', arguments: { text: 'again' } }],
-          }),
-        ),
+        echoInFlight(),
       );
 
       await execute(run);
