@@ -1,0 +1,101 @@
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  // Milliseconds, one per completed request.
+  latencies: number[];
+}
+
+export interface Target {
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+}
+
+// One GET over a kept-alive connection; resolves with its status once the body is read.
+function get(agent: Agent, target: Target): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: target.port, path: target.path, headers: target.headers, agent },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// Closed loop: `clients` connections, each sending its next request when the last is answered,
+// for `seconds`. The lean generator (node:http, no client library) keeps its own cost low.
+export async function closedLoop(
+  target: Target,
+  clients: number,
+  seconds: number,
+): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const status = await get(agent, target).catch(() => 0);
+        if (status === 200) latencies.push(performance.now() - t0);
+        else errors += 1;
+      }
+    }),
+  );
+  agent.destroy();
+  return {
+    requests: latencies.length,
+    errors,
+    seconds: (performance.now() - started) / 1000,
+    latencies,
+  };
+}
+
+// Open loop at a fixed rate: a request every 1/rate s whether or not earlier ones are answered,
+// so a slow server shows up as latency (no coordinated omission).
+export async function fixedRate(
+  target: Target,
+  perSecond: number,
+  seconds: number,
+): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const total = Math.max(1, Math.round(perSecond * seconds));
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      get(agent, target).then(
+        (status) => {
+          if (status === 200) latencies.push(performance.now() - due);
+          else errors += 1;
+        },
+        () => {
+          errors += 1;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return {
+    requests: latencies.length,
+    errors,
+    seconds: (performance.now() - started) / 1000,
+    latencies,
+  };
+}
