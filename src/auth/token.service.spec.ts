@@ -44,6 +44,36 @@ describe('TokenService', () => {
       });
     });
 
+    it('takes a token it verified before without checking it again, until it expires', async () => {
+      const tokens = await service({ JWT_SECRET: SECRET });
+      const exp = now() + 60;
+      const token = await hs({ sub: 'ann', iat: now(), exp });
+      const first = await tokens.verify(token);
+      await expect(tokens.verify(token)).resolves.toEqual(first);
+      // Each caller gets its own object.
+      expect(await tokens.verify(token)).not.toBe(await tokens.verify(token));
+      // The clock (Date, which jose reads too) past exp; timers left real.
+      jest.useFakeTimers({
+        now: (exp + 1) * 1000,
+        doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'queueMicrotask'],
+      });
+      try {
+        await refused(tokens, token);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('does not take a tampered copy of a token it verified', async () => {
+      const tokens = await service({ JWT_SECRET: SECRET });
+      const token = await hs({ sub: 'ann', iat: now(), exp: now() + 60 });
+      await tokens.verify(token);
+      const [head, body, signature] = token.split('.');
+      const forged = Buffer.from(JSON.stringify({ sub: 'root', iat: now(), exp: now() + 60 }));
+      await refused(tokens, `${head}.${forged.toString('base64url')}.${signature}`);
+      await refused(tokens, `${head}.${body}.${signature.slice(0, -2)}AA`);
+    });
+
     it('signs tokens it accepts (development and tests)', async () => {
       const tokens = await service({ JWT_SECRET: SECRET });
       await expect(tokens.verify(await tokens.sign('bo', 60))).resolves.toMatchObject({ id: 'bo' });

@@ -9,6 +9,10 @@ import { EnvironmentVariables, JwtAlgorithm } from '../config/env.validation';
 import { AuthenticatedUser } from '../context/user-context';
 
 const MAX_SUB_LENGTH = 200;
+// Tokens already verified, by their exact text, until they expire: a client sends the same token
+// with every request, and verifying it again (an HMAC or a signature check per request) was the
+// largest single cost of a cheap read. Bounded; the oldest entries go first.
+const VERIFIED_CACHE_SIZE = 10_000;
 
 // Verifies the bearer tokens of every channel with jose: HS256 with a secret, or RS256/ES256/EdDSA
 // with the issuer's public key or key set (fetched once, refreshed when a token names an unknown
@@ -22,6 +26,7 @@ export class TokenService implements OnModuleInit {
   // Made once: a key is parsed at start, not per request.
   private key?: KeyObject | Awaited<ReturnType<typeof importSPKI>> | JWTVerifyGetKey;
   private secret?: KeyObject;
+  private readonly verified = new Map<string, AuthenticatedUser>();
 
   constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
     this.algorithm = config.get('JWT_ALGORITHM', { infer: true });
@@ -44,6 +49,18 @@ export class TokenService implements OnModuleInit {
 
   async verify(token: string | undefined): Promise<AuthenticatedUser> {
     if (!token) throw new DomainError('unauthorized', 'A bearer token is required');
+    const known = this.verified.get(token);
+    if (known && known.expiresAt! > Date.now()) return { ...known };
+    if (known) this.verified.delete(token);
+    const user = await this.verifyAnew(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      this.verified.delete(this.verified.keys().next().value!);
+    }
+    this.verified.set(token, user);
+    return user;
+  }
+
+  private async verifyAnew(token: string): Promise<AuthenticatedUser> {
     try {
       const { payload } = await jwtVerify(token, this.key as KeyObject | JWTVerifyGetKey, {
         algorithms: [this.algorithm],
