@@ -53,12 +53,7 @@ export async function closedLoop(
     }),
   );
   agent.destroy();
-  return {
-    requests: latencies.length,
-    errors,
-    seconds: (performance.now() - started) / 1000,
-    latencies,
-  };
+  return resultOf(latencies, errors, started);
 }
 
 // Open loop at a fixed rate: a request every 1/rate s whether or not earlier ones are answered,
@@ -92,6 +87,10 @@ export async function fixedRate(
   }
   await Promise.all(pending);
   agent.destroy();
+  return resultOf(latencies, errors, started);
+}
+
+function resultOf(latencies: number[], errors: number, started: number): LoadResult {
   return {
     requests: latencies.length,
     errors,

@@ -1,4 +1,4 @@
-import { RunEventType } from './run-event';
+import { RUN_EVENT_TYPES, RunEventType } from './run-event';
 
 // JSON Schema of each event type's `data`, with an example: the one description of what an event
 // carries, from which the OpenAPI document (RunEvent as a oneOf on `type`) and the AsyncAPI
@@ -172,3 +172,50 @@ export const RUN_EVENT_DATA: Record<RunEventType, EventDataSchema> = {
     example: { reason: 'cancelled by user', usage: USAGE_EXAMPLE },
   },
 };
+
+export function eventSchemaName(type: RunEventType): string {
+  const words = type.split('_').map((word) => word[0].toUpperCase() + word.slice(1));
+  return `${words.join('')}Event`;
+}
+
+export interface EventSchemaDialect {
+  // `type` fixed to one value, as the document's schema language says it.
+  typeSchema(type: RunEventType): Record<string, unknown>;
+  // The table's `data` schema and example, as the document's schema language says them.
+  dataSchema(entry: EventDataSchema): Record<string, unknown>;
+  // How it names the discriminator: OpenAPI an object with the mapping, AsyncAPI's schema format
+  // the property's name.
+  discriminator(mapping: Record<string, string>): unknown;
+}
+
+// RunEvent as a oneOf on `type` for the OpenAPI and the AsyncAPI documents alike: one schema per
+// event type, named by eventSchemaName, with RunEvent's own fields and its `data` from the table.
+export function runEventSchemas(
+  base: { properties?: Record<string, unknown>; required?: string[] },
+  dialect: EventSchemaDialect,
+): { variants: Record<string, Record<string, unknown>>; runEvent: Record<string, unknown> } {
+  const mapping: Record<string, string> = {};
+  const variants: Record<string, Record<string, unknown>> = {};
+  for (const type of RUN_EVENT_TYPES) {
+    const name = eventSchemaName(type);
+    mapping[type] = `#/components/schemas/${name}`;
+    variants[name] = {
+      type: 'object',
+      description: RUN_EVENT_DATA[type].description,
+      properties: {
+        ...base.properties,
+        type: dialect.typeSchema(type),
+        data: dialect.dataSchema(RUN_EVENT_DATA[type]),
+      },
+      required: base.required,
+    };
+  }
+  const runEvent = {
+    description:
+      'One event of a run, whichever way it travels (/events, SSE `data:`, WebSocket ' +
+      '`agent_update`). `type` says which; `data` is typed per type.',
+    oneOf: RUN_EVENT_TYPES.map((type) => ({ $ref: mapping[type] })),
+    discriminator: dialect.discriminator(mapping),
+  };
+  return { variants, runEvent };
+}

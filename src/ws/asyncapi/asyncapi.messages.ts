@@ -2,7 +2,7 @@ import { Type } from '@nestjs/common';
 import { getSchemaPath } from '@nestjs/swagger';
 import { RUN_EVENT_TYPES, RunEvent } from '../../runs/run-event';
 import { RUN_EVENT_DATA } from '../../runs/run-event-data';
-import { eventSchemaName } from './asyncapi.events';
+import { eventSchemaName } from '../../runs/run-event-data';
 import { exampleOf, JsonSchema, refName } from './asyncapi.schemas';
 import { ErrorFrameView } from './ws-frame.views';
 import { OperationDoc } from './ws-operation.docs';
