@@ -16,7 +16,7 @@ import { EnvironmentVariables } from '../config/env.validation';
 import { ContextCarrier } from '../context/user-context';
 import { rateLimited } from '../limits/rate-limit.guard';
 import { RateLimitStorage } from '../limits/rate-limit.storage';
-import { addLogFields, withLogContext } from '../logging/log-context';
+import { withLogContext } from '../logging/log-context';
 import { WsConnections } from './ws-connections';
 import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
@@ -113,9 +113,12 @@ export class AgentGateway
       if ((pending += 1) >= MAX_PENDING_FRAMES) socket.pause();
       // Nothing may escape: a rejected queue would leave the socket silently dead.
       queue = queue
-        .then(() =>
-          withLogContext({ user_id: user.id }, () => this.onFrame(session, data, isBinary)),
-        )
+        .then(() => {
+          // The frame's own correlation id and the socket's user on every line it logs.
+          const correlationId = randomUUID();
+          const fields = { user_id: user.id, request_id: correlationId };
+          return withLogContext(fields, () => this.onFrame(session, data, isBinary, correlationId));
+        })
         .catch((err: unknown) => {
           session.send({ type: 'error', payload: toErrorPayload(err, randomUUID()).payload });
         })
@@ -133,10 +136,13 @@ export class AgentGateway
     this.connections.closed(session.user.id);
   }
 
-  private async onFrame(session: WsSession, data: RawData, isBinary: boolean): Promise<void> {
+  private async onFrame(
+    session: WsSession,
+    data: RawData,
+    isBinary: boolean,
+    correlationId: string,
+  ): Promise<void> {
     if (session.closed) return; // frames queued behind a close are dropped
-    const correlationId = randomUUID();
-    addLogFields({ request_id: correlationId });
     const parsed = parseFrame(data, isBinary);
     const requestId = 'error' in parsed ? parsed.requestId : parsed.frame.request_id;
     // Every frame counts, a bad one too: a flood is refused before any work is done for it.
