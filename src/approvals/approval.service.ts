@@ -1,4 +1,4 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/domain.error';
 import { UserContext } from '../context/user-context';
 import { Tx } from '../database/transaction';
@@ -9,7 +9,7 @@ import { ApprovalStore } from './approval.store';
 import { ApprovalDecisionDto } from './dto/approval-decision.dto';
 
 // Human answers to tool calls that need approval, as the current user gives them.
-@Injectable({ scope: Scope.REQUEST })
+@Injectable()
 export class ApprovalService {
   constructor(
     private readonly ctx: UserContext,

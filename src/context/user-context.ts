@@ -1,5 +1,5 @@
-import { Inject, Injectable, Scope, UnauthorizedException } from '@nestjs/common';
-import { REQUEST } from '@nestjs/core';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
 import { requestIdOf } from '../common/request-id';
 
 export interface AuthenticatedUser {
@@ -8,32 +8,50 @@ export interface AuthenticatedUser {
   expiresAt?: number;
 }
 
-// What both channels put behind REQUEST: an Express request (after the auth guard) or, for a
-// WebSocket frame, a small object the gateway registers under its own context id.
+// What every channel puts in the piece of work's context: an Express request (its `user` set by the
+// auth guard) or, for a WebSocket frame or another channel, a small object made by runAs().
 export interface ContextCarrier {
   user?: AuthenticatedUser;
   id?: unknown;
 }
 
-// The per-request user execution context. Every service that reads or writes a user's data takes
-// the user from here, so no request can act as another user.
-@Injectable({ scope: Scope.REQUEST })
-export class UserContext {
-  constructor(@Inject(REQUEST) private readonly carrier: ContextCarrier) {}
+// The key of the carrier in the continuation-local store (nestjs-cls).
+export const CARRIER = 'netra.carrier';
 
-  // Read lazily: Nest builds request-scoped instances before guards run, and the guard is what sets
-  // `user` on an HTTP request.
+// The user execution context of the piece of work in hand. Every service that reads or writes a
+// user's data takes the user from here, so no request can act as another user. A singleton: the
+// context lives in the async continuation (AsyncLocalStorage through nestjs-cls), so nothing is
+// built per request; it was a request-scoped provider, and Nest rebuilt it and the five services
+// depending on it for every request and frame.
+@Injectable()
+export class UserContext {
+  constructor(private readonly cls: ClsService) {}
+
+  // Read on use: the guard sets `user` on an HTTP request after the context was entered.
   get userId(): string {
     return this.user.id;
   }
 
   get user(): AuthenticatedUser {
-    const user = this.carrier.user;
+    const user = this.carrier()?.user;
     if (!user?.id) throw new UnauthorizedException('Not authenticated');
     return user;
   }
 
   get requestId(): string {
-    return requestIdOf(this.carrier);
+    return requestIdOf(this.carrier() ?? {});
+  }
+
+  // Runs `work` as `user`, in a context of its own: what a channel without an HTTP request (a
+  // WebSocket frame, a protocol adapter) does before calling a service.
+  runAs<T>(user: AuthenticatedUser, requestId: string, work: () => T): T {
+    return this.cls.run({ ifNested: 'override' }, () => {
+      this.cls.set<ContextCarrier>(CARRIER, { user, id: requestId });
+      return work();
+    });
+  }
+
+  private carrier(): ContextCarrier | undefined {
+    return this.cls.isActive() ? this.cls.get<ContextCarrier>(CARRIER) : undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Observable } from 'rxjs';
 import { AgentRegistry } from '../agents/agent.registry';
@@ -43,7 +43,7 @@ export interface StartedAndFollowed {
 // The channel-agnostic entry points. The REST controllers and the WebSocket gateway call exactly
 // these methods, so both channels behave the same by construction. `key` is the request's
 // idempotency key (the Idempotency-Key header, or idempotency_key in a frame).
-@Injectable({ scope: Scope.REQUEST })
+@Injectable()
 export class MessageHandlerService {
   constructor(
     private readonly ctx: UserContext,

@@ -1,4 +1,4 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Observable } from 'rxjs';
@@ -38,7 +38,7 @@ const CLIENT_RUN_ID = 'runs_user_client_run_id_uq';
 
 // Runs as the current user sees them: create, read, follow, cancel. A run is named by the id the
 // server gave it or by the caller's own client id.
-@Injectable({ scope: Scope.REQUEST })
+@Injectable()
 export class AgentService {
   constructor(
     private readonly ctx: UserContext,

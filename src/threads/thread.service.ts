@@ -1,4 +1,4 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Page, pageWindow, PaginationQueryDto } from '../common/pagination.dto';
 import { UserContext } from '../context/user-context';
 import { Tx } from '../database/transaction';
@@ -7,7 +7,7 @@ import { MessageView, ThreadView } from './thread.views';
 import { ThreadStore } from './thread.store';
 
 // Threads and their messages, as the current user sees them.
-@Injectable({ scope: Scope.REQUEST })
+@Injectable()
 export class ThreadService {
   constructor(
     private readonly ctx: UserContext,

@@ -8,7 +8,7 @@ import { Message, MessageRole } from './message.entity';
 import { Thread } from './thread.entity';
 
 // Thread and message persistence. Singleton, so every method takes the owner explicitly and every
-// query filters by it; request-scoped services bind the owner from the user context.
+// query filters by it; the services bind the owner from the user context.
 @Injectable()
 export class ThreadStore {
   constructor(@InjectDataSource() private readonly db: DataSource) {}

@@ -1,4 +1,4 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DomainError } from '../common/domain.error';
 import { EnvironmentVariables } from '../config/env.validation';
@@ -23,7 +23,7 @@ const BUILT_IN_PRICES: [string, { input: number; output: number }][] = [
 
 // Token usage turned into money, for the user of the request: per run, per thread, per model and
 // in total, over a period of run start times.
-@Injectable({ scope: Scope.REQUEST })
+@Injectable()
 export class UsageService {
   private readonly prices: PriceTable;
 

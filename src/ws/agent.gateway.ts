@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import { ModuleRef } from '@nestjs/core';
 import {
   OnGatewayConnection,
   OnGatewayDisconnect,
@@ -13,7 +13,7 @@ import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
 import { validatePayload } from '../common/validation';
 import { EnvironmentVariables } from '../config/env.validation';
-import { ContextCarrier } from '../context/user-context';
+import { UserContext } from '../context/user-context';
 import { rateLimited } from '../limits/rate-limit.guard';
 import { RateLimitStorage } from '../limits/rate-limit.storage';
 import { withLogContext } from '../logging/log-context';
@@ -38,10 +38,10 @@ interface ClientFrame {
   request_id?: string | number;
 }
 
-// The WebSocket channel. Nest keeps a gateway a singleton, so every frame gets its own context id
-// and resolves the request-scoped services under it, carrying the socket's user: the same services,
-// built the same way, as for an HTTP request. The handshake (origin, credentials, socket cap) was
-// checked before the upgrade (WsHandshake); the frame size is GatewayWsAdapter's.
+// The WebSocket channel. Every frame runs as the socket's user in a context of its own
+// (UserContext.runAs) and calls the same singleton services an HTTP request calls. The handshake
+// (origin, credentials, socket cap) was checked before the upgrade (WsHandshake); the frame size is
+// GatewayWsAdapter's.
 @WebSocketGateway({ path: WS_PATH })
 export class AgentGateway
   implements
@@ -57,6 +57,7 @@ export class AgentGateway
 
   constructor(
     private readonly moduleRef: ModuleRef,
+    private readonly context: UserContext,
     private readonly connections: WsConnections,
     private readonly limits: RateLimitStorage,
     private readonly config: ConfigService<EnvironmentVariables, true>,
@@ -165,7 +166,6 @@ export class AgentGateway
       }
     }
     // One frame at a time per socket, so acks come in request order (subscribe, then unsubscribe).
-    const carrier = { user: session.user, id: correlationId };
     const runId = (parsed.frame.payload as { run_id?: unknown } | undefined)?.run_id;
     const attributes = {
       'netra.frame': type,
@@ -176,7 +176,7 @@ export class AgentGateway
     await inSpan(
       `ws ${type}`,
       attributes,
-      () => this.dispatch(session, parsed.frame, carrier, correlationId),
+      () => this.dispatch(session, parsed.frame, correlationId),
       SpanKind.SERVER,
     );
   }
@@ -203,7 +203,6 @@ export class AgentGateway
   private async dispatch(
     session: WsSession,
     frame: ClientFrame,
-    carrier: ContextCarrier,
     correlationId: string,
   ): Promise<void> {
     const requestId = frame.request_id;
@@ -220,13 +219,13 @@ export class AgentGateway
       const payload = operation.dto
         ? await validatePayload(operation.dto, frame.payload)
         : noPayload(frame.payload);
-      const contextId = ContextIdFactory.create();
-      this.moduleRef.registerRequestByContextId(carrier, contextId);
       const started = Date.now();
-      const reply = await operation.run(payload, {
-        session,
-        resolve: (token) => this.moduleRef.resolve(token, contextId, { strict: false }),
-      });
+      const reply = await this.context.runAs(session.user, correlationId, () =>
+        operation.run(payload, {
+          session,
+          get: (token) => this.moduleRef.get(token, { strict: false }),
+        }),
+      );
       // What was asked and how it went; never a payload (an ack may carry a stream ticket).
       this.logger.verbose(
         `${type} from user ${session.user.id} (${correlationId}): ${reply.type} in ${Date.now() - started} ms`,

@@ -19,8 +19,8 @@ import { UsageQueryDto } from '../usage/dto/usage-query.dto';
 import { WsSession } from './ws-session';
 
 export interface OperationContext {
-  // Resolves a request-scoped service under this frame's own context id.
-  resolve<T>(token: Type<T>): Promise<T>;
+  // A service of the shared layer (singletons; the frame's user is in its context).
+  get<T>(token: Type<T>): T;
   session: WsSession;
 }
 
@@ -46,8 +46,8 @@ const ack = async (payload: unknown): Promise<Reply> => ({
 // Erases the payload type for the table; the gateway validates the payload with `dto` first.
 const op = <P extends object>(operation: Operation<P>): Operation<object> => operation;
 
-const handler = (ctx: OperationContext) => ctx.resolve(MessageHandlerService);
-const threads = (ctx: OperationContext) => ctx.resolve(ThreadService);
+const handler = (ctx: OperationContext) => ctx.get(MessageHandlerService);
+const threads = (ctx: OperationContext) => ctx.get(ThreadService);
 
 // Every client frame type and the one service call behind it: the same calls the REST controllers
 // make. Upper-case aliases (START_AGENT) are accepted by lower-casing the type.
@@ -55,14 +55,14 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   start_agent: op({
     dto: StartAgentFrameDto,
     run: async ({ idempotency_key, ...dto }, ctx) => {
-      const { started, events } = await (await handler(ctx)).startAndFollow(dto, idempotency_key);
+      const { started, events } = await handler(ctx).startAndFollow(dto, idempotency_key);
       return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
     },
   }),
   user_message: op({
     dto: UserMessageFrameDto,
     run: async ({ thread_id, idempotency_key, ...dto }, ctx) => {
-      const service = await handler(ctx);
+      const service = handler(ctx);
       const started = await service.handleUserMessage(thread_id, dto, idempotency_key);
       const { events } = await service.followRun(started.run_id, 0);
       return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
@@ -70,13 +70,13 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   }),
   stop_agent: op({
     dto: RunRefDto,
-    run: async (p, ctx) => ack((await handler(ctx)).handleStopAgent(p.run_id)),
+    run: async (p, ctx) => ack(handler(ctx).handleStopAgent(p.run_id)),
   }),
   subscribe: op({
     dto: SubscribeDto,
     run: async (p, ctx) => {
       const after = p.after ?? 0;
-      const { runId, events } = await (await handler(ctx)).followRun(p.run_id, after);
+      const { runId, events } = await handler(ctx).followRun(p.run_id, after);
       // `ended`: the run is over and nothing is after `after`, so no updates will come.
       return {
         type: 'ack',
@@ -91,67 +91,66 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
       // A client id names the same subscription as the run's own id.
       const runId = ctx.session.follows(p.run_id)
         ? p.run_id
-        : (await (await handler(ctx)).getRunStatus(p.run_id)).run_id;
+        : (await handler(ctx).getRunStatus(p.run_id)).run_id;
       return ack({ run_id: runId, unsubscribed: ctx.session.unfollow(runId) });
     },
   }),
   approve_tool: op({
     dto: ApproveToolFrameDto,
     run: async ({ run_id, interrupt_id, idempotency_key, ...answer }, ctx) =>
-      ack((await handler(ctx)).handleApproval(run_id, interrupt_id, answer, idempotency_key)),
+      ack(handler(ctx).handleApproval(run_id, interrupt_id, answer, idempotency_key)),
   }),
   get_approvals: op({
     dto: RunRefDto,
-    run: async (p, ctx) => ack((await handler(ctx)).getApprovals(p.run_id)),
+    run: async (p, ctx) => ack(handler(ctx).getApprovals(p.run_id)),
   }),
   get_run_status: op({
     dto: RunRefDto,
-    run: async (p, ctx) => ack((await handler(ctx)).getRunStatus(p.run_id)),
+    run: async (p, ctx) => ack(handler(ctx).getRunStatus(p.run_id)),
   }),
   get_run_events: op({
     dto: RunEventsFrameDto,
     run: async (p: RunEventsFrameDto & EventsQueryDto, ctx) =>
-      ack((await handler(ctx)).getRunEvents(p.run_id, p.after, p.limit)),
+      ack(handler(ctx).getRunEvents(p.run_id, p.after, p.limit)),
   }),
   get_thread_history: op({
     dto: ThreadPageRefDto,
-    run: async (p, ctx) => ack((await handler(ctx)).getThreadHistory(p.thread_id, p)),
+    run: async (p, ctx) => ack(handler(ctx).getThreadHistory(p.thread_id, p)),
   }),
   get_thread_runs: op({
     dto: ThreadPageRefDto,
-    run: async (p, ctx) => ack((await handler(ctx)).getThreadRuns(p.thread_id, p)),
+    run: async (p, ctx) => ack(handler(ctx).getThreadRuns(p.thread_id, p)),
   }),
   create_thread: op({
     dto: CreateThreadFrameDto,
     run: async ({ idempotency_key, ...dto }, ctx) =>
-      ack((await handler(ctx)).handleCreateThread(dto, idempotency_key)),
+      ack(handler(ctx).handleCreateThread(dto, idempotency_key)),
   }),
   list_threads: op({
     dto: PaginationQueryDto,
-    run: async (p, ctx) => ack((await threads(ctx)).list(p)),
+    run: async (p, ctx) => ack(threads(ctx).list(p)),
   }),
   get_thread: op({
     dto: ThreadRefDto,
-    run: async (p, ctx) => ack((await threads(ctx)).get(p.thread_id)),
+    run: async (p, ctx) => ack(threads(ctx).get(p.thread_id)),
   }),
   update_thread: op({
     dto: UpdateThreadFrameDto,
-    run: async ({ thread_id, ...fields }, ctx) =>
-      ack((await threads(ctx)).update(thread_id, fields)),
+    run: async ({ thread_id, ...fields }, ctx) => ack(threads(ctx).update(thread_id, fields)),
   }),
   delete_thread: op({
     dto: ThreadRefDto,
     run: async (p, ctx) => {
-      await (await handler(ctx)).handleDeleteThread(p.thread_id);
+      await handler(ctx).handleDeleteThread(p.thread_id);
       return ack({ thread_id: p.thread_id, deleted: true });
     },
   }),
   get_usage: op({
     dto: UsageQueryDto,
-    run: async (p, ctx) => ack((await handler(ctx)).getUsage(p)),
+    run: async (p, ctx) => ack(handler(ctx).getUsage(p)),
   }),
   create_stream_ticket: op({
-    run: async (_p, ctx) => ack((await handler(ctx)).createStreamTicket()),
+    run: async (_p, ctx) => ack(handler(ctx).createStreamTicket()),
   }),
   ping: op({ run: () => Promise.resolve({ type: 'pong', payload: {} }) }),
 };
