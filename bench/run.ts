@@ -8,11 +8,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { BenchContext, FigureResult } from './figures/figure';
+import { scopeFigure } from './figures/scope';
 import { statusFigure } from './figures/status';
 import { latencyChart, RunInfo, section } from './lib/report';
 
 const FIGURES: Record<string, (ctx: BenchContext) => Promise<FigureResult>> = {
   status: statusFigure,
+  scope: scopeFigure,
 };
 
 // The load generator (this process) on core 1, the servers on core 0.
@@ -88,8 +90,12 @@ async function main(): Promise<void> {
   try {
     for (const name of options.figures) {
       const result = await FIGURES[name](ctx);
-      const chart = `benchmarks-${name}.svg`;
-      writeFileSync(join(options.out, chart), latencyChart(result));
+      // A figure without a fixed-rate part has no chart.
+      let chart: string | undefined;
+      if (result.latencies) {
+        chart = `benchmarks-${name}.svg`;
+        writeFileSync(join(options.out, chart), latencyChart(result.title, result.latencies));
+      }
       writeFileSync(
         join(options.out, `benchmarks-${name}.json`),
         `${JSON.stringify({ run, result: { ...result, latencies: undefined } }, null, 2)}\n`,

@@ -1,11 +1,41 @@
-// The bare baseline of GET /api/agent/{run_id}/status: Express 5, pg and jose, doing the same work
-// as the product (verify the HS256 bearer token with a key made once, read the run by id and
-// owner, answer the same JSON), and nothing else: no logging, no request scope, no ORM.
+// The bare baseline of GET /api/agent/{run_id}/status: Express 5, pg and a JWT library, doing the
+// same work as the product (verify the HS256 bearer token with a key made once, read the run by id
+// and owner, answer the same JSON), and nothing else: no logging, no request scope, no ORM.
+// JWT_LIBRARY picks the library: `jose` (the default, what the product uses) or `jsonwebtoken`
+// (what the issue's requests/s target is against). One file, so that the two differ in the verify
+// and nothing else.
 import express from 'express';
 import { jwtVerify } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
 import pg from 'pg';
 
-const key = new TextEncoder().encode(process.env.JWT_SECRET);
+const verifiers = {
+  jose: () => {
+    const key = new TextEncoder().encode(process.env.JWT_SECRET);
+    return async (token) => {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+      });
+      return payload.sub;
+    };
+  },
+  jsonwebtoken: () => {
+    const secret = process.env.JWT_SECRET;
+    // Synchronous, as an Express app would call it (the `await` below costs it one microtask).
+    return (token) => {
+      const payload = jsonwebtoken.verify(token, secret, { algorithms: ['HS256'] });
+      // jose's requiredClaims: jsonwebtoken checks exp only when it is there.
+      if (typeof payload.exp !== 'number' || typeof payload.sub !== 'string') {
+        throw new Error('exp and sub are required');
+      }
+      return payload.sub;
+    };
+  },
+};
+const library = process.env.JWT_LIBRARY ?? 'jose';
+if (!verifiers[library]) throw new Error(`JWT_LIBRARY must be one of ${Object.keys(verifiers)}`);
+const verify = verifiers[library]();
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,11 +46,7 @@ app.get('/api/agent/:id/status', async (req, res) => {
   let user;
   try {
     if (!header?.startsWith('Bearer ')) throw new Error('no token');
-    const { payload } = await jwtVerify(header.slice(7), key, {
-      algorithms: ['HS256'],
-      requiredClaims: ['exp', 'sub'],
-    });
-    user = payload.sub;
+    user = await verify(header.slice(7));
   } catch {
     return res.status(401).json({ code: 'unauthorized' });
   }

@@ -13,6 +13,7 @@ export interface BenchContext {
 
 export interface FigureRow {
   figure: string;
+  // What is measured (the product, or a variant the figure names) and what it is set against.
   product: string;
   baseline: string;
   // product / baseline, per round.
@@ -24,7 +25,11 @@ export interface FigureResult {
   name: string;
   title: string;
   rows: FigureRow[];
-  // Milliseconds per request at the fixed rate, for the chart.
-  latencies: { product: number[]; baseline: number[] };
+  // The table's headers of `product` and `baseline`, when the rows set other things against each
+  // other (default: product, baseline).
+  columns?: [string, string];
+  // Milliseconds per request at the fixed rate, for the chart; a figure without a fixed-rate part
+  // has no chart.
+  latencies?: { product: number[]; baseline: number[] };
   errors: number;
 }

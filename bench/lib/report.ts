@@ -13,33 +13,37 @@ export interface RunInfo {
 const ratio = (r: { median: number; min: number; max: number }) =>
   `${r.median.toFixed(2)}x (${r.min.toFixed(2)} to ${r.max.toFixed(2)})`;
 
-// One section of docs/benchmarks.md: the figure's table, how it was run, its chart.
-export function section(result: FigureResult, run: RunInfo, chart: string): string {
+// One section of docs/benchmarks.md: the figure's table, how it was run, its chart if it has one.
+export function section(result: FigureResult, run: RunInfo, chart?: string): string {
+  const [measured, baseline] = result.columns ?? ['product', 'baseline'];
   const rows = result.rows.map(
     (r) => `| ${r.figure} | ${r.product} | ${r.baseline} | ${ratio(r.ratio)} | ${r.target} |`,
   );
   return [
     `## ${result.title}`,
     '',
-    `\`${run.command}\` on ${run.date}: Node ${run.node}, ${run.machine}; ${run.rounds} alternating ` +
-      `rounds of ${run.seconds} s (A B, B A, ...), ratios are product / baseline per round: median ` +
+    `\`${run.command}\` on ${run.date}: Node ${run.node}, ${run.machine}; ${run.rounds} rounds of ` +
+      `${run.seconds} s, the servers' order alternating (A B, B A, ...; with three, each order then ` +
+      `its reverse, rotated every two rounds), ratios are ${measured} / baseline per round: median ` +
       `(min to max). Non-200 answers during the run: ${result.errors}.`,
     '',
-    '| figure | product | baseline | ratio | target |',
+    `| figure | ${measured} | ${baseline} | ratio | target |`,
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    `![latency distribution at the fixed rate](${chart})`,
-    '',
+    ...(chart ? [`![latency distribution at the fixed rate](${chart})`, ''] : []),
   ].join('\n');
 }
 
 // Latency percentiles (p1 .. p99.9) of both sides as an SVG line chart.
-export function latencyChart(result: FigureResult): string {
+export function latencyChart(
+  title: string,
+  latencies: NonNullable<FigureResult['latencies']>,
+): string {
   const qs = [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999];
   const series = {
-    product: qs.map((q) => quantile(result.latencies.product, q)),
-    baseline: qs.map((q) => quantile(result.latencies.baseline, q)),
+    product: qs.map((q) => quantile(latencies.product, q)),
+    baseline: qs.map((q) => quantile(latencies.baseline, q)),
   };
   const width = 640;
   const height = 320;
@@ -65,7 +69,7 @@ export function latencyChart(result: FigureResult): string {
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${width / 2}" y="18" text-anchor="middle" font-size="13">${escape(result.title)}: latency (ms) at the fixed rate</text>
+<text x="${width / 2}" y="18" text-anchor="middle" font-size="13">${escape(title)}: latency (ms) at the fixed rate</text>
 <line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#888"/>
 <line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="#888"/>
 ${labels}${ticks}

@@ -20,4 +20,25 @@ describe('bench statistics', () => {
       ['product', 'baseline'],
     ]);
   });
+
+  it('balances three sides: every position, and every pair in both orders', () => {
+    const rounds = alternation(6, ['a', 'b', 'c']);
+    expect(rounds).toEqual([
+      ['a', 'b', 'c'],
+      ['c', 'b', 'a'],
+      ['c', 'a', 'b'],
+      ['b', 'a', 'c'],
+      ['b', 'c', 'a'],
+      ['a', 'c', 'b'],
+    ]);
+    for (const side of ['a', 'b', 'c']) {
+      const positions = rounds.map((order) => order.indexOf(side)).sort();
+      expect(positions).toEqual([0, 0, 1, 1, 2, 2]);
+    }
+    // Within each two rounds, a runs before c once and after it once.
+    for (let i = 0; i < 6; i += 2) {
+      const first = rounds.slice(i, i + 2).map((o) => o.indexOf('a') < o.indexOf('c'));
+      expect(first.sort()).toEqual([false, true]);
+    }
+  });
 });

@@ -24,9 +24,18 @@ export function summarise(ratios: readonly number[]): RatioSummary {
   };
 }
 
-// A B B A A B B A ...: each side runs first as often as second, so warm-up and drift fall on both.
-export function alternation(rounds: number): ('product' | 'baseline')[][] {
-  return Array.from({ length: rounds }, (_, i) =>
-    i % 2 === 0 ? ['product', 'baseline'] : ['baseline', 'product'],
-  );
+// The order of the servers in each round. Two: A B, B A, A B, ... (each runs first as often as
+// second, so warm-up and drift fall on both). More: each order is followed by its reverse (within
+// every two rounds each pair of servers swaps), and the next two rounds rotate it by two places;
+// by two, not one, so that two servers keep the plain alternation (a rotation by two is a no-op for
+// them). With three, six rounds put every server in every position twice.
+export function alternation(rounds: number): ('product' | 'baseline')[][];
+export function alternation<S>(rounds: number, sides: readonly S[]): S[][];
+export function alternation<S>(rounds: number, sides?: readonly S[]): S[][] {
+  const all = sides ?? (['product', 'baseline'] as S[]);
+  return Array.from({ length: rounds }, (_, i) => {
+    const shift = (2 * Math.floor(i / 2)) % all.length;
+    const order = [...all.slice(shift), ...all.slice(0, shift)];
+    return i % 2 === 0 ? order : order.reverse();
+  });
 }

@@ -1,0 +1,71 @@
+import { SignJWT } from 'jose';
+import { join } from 'node:path';
+import { Target } from './load';
+import { Server, startServer } from './server';
+
+// GET /api/agent/{run_id}/status as the status and scope figures measure it: the product started
+// on a fresh database, a token of its secret, and one finished run every server reads.
+export const ROOT = join(__dirname, '..', '..');
+const SECRET = 'bench-secret-0123456789abcdef0123456789';
+
+export interface StatusRoute {
+  product: Server;
+  // What every server of the figure runs with: the product's database and secret.
+  env: Record<string, string>;
+  target(server: Server): Target;
+}
+
+// Starts the product on `database` and makes the run; the caller stops `product`.
+export async function statusRoute(database: string, port: number): Promise<StatusRoute> {
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: SECRET,
+    DATABASE_URL: database,
+    DOCS_ENABLED: 'false',
+    // The route is measured, not the rate limiter's refusals.
+    RATE_LIMIT_REQUESTS: '1000000000',
+  };
+  const product = await startServer('product', port, [join(ROOT, 'dist/src/main.js')], env);
+  try {
+    const token = await signToken();
+    const runId = await finishedRun(product.port, token);
+    return {
+      product,
+      env,
+      target: (server) => ({
+        port: server.port,
+        path: `/api/agent/${runId}/status`,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    };
+  } catch (err) {
+    await product.stop();
+    throw err;
+  }
+}
+
+// A token of the product's own secret, as `npm run token` makes it.
+function signToken(): Promise<string> {
+  return new SignJWT({ sub: 'bench' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+// A finished run of the user: the row every server reads.
+async function finishedRun(port: number, token: string): Promise<string> {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const started = await fetch(`http://127.0.0.1:${port}/api/agent/run_agent`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query: 'What is 17 * 23?' }),
+  }).then((r) => r.json() as Promise<{ run_id: string }>);
+  // The SSE stream ends with the run's terminal event.
+  const stream = await fetch(`http://127.0.0.1:${port}/api/agent/${started.run_id}/stream`, {
+    headers,
+  });
+  await stream.text();
+  return started.run_id;
+}
