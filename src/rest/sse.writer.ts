@@ -8,6 +8,7 @@ import { requestIdOf } from '../common/request-id';
 import { EnvironmentVariables } from '../config/env.validation';
 import { RunEvent } from '../runs/run-event';
 import { openStreams, recordPush } from '../metrics/metrics';
+import { encodeOnce } from '../runs/run-event.encoding';
 
 // Writes a run's events as Server-Sent Events: `id` is the seq (so Last-Event-ID resumes exactly),
 // `event` the type, `data` the same event object /events returns.
@@ -87,7 +88,7 @@ export class SseWriter implements BeforeApplicationShutdown {
     const subscription = events.subscribe({
       next: (event) => {
         if (res.destroyed) return;
-        res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        res.write(encodeOnce(event, 'sse', sseFrame));
         recordPush('sse', event);
         // A reader that does not keep up is cut off past the bound (as a WebSocket is): it
         // reconnects with Last-Event-ID and loses nothing, and the server does not hold the rest.
@@ -117,4 +118,9 @@ export function resumePoint(after: number | undefined, lastEventId: string | und
     ]);
   }
   return Number(lastEventId.trim());
+}
+
+// An event as one SSE frame, made once for every stream following the run.
+function sseFrame(event: RunEvent): Buffer {
+  return Buffer.from(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
 }

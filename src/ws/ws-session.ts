@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { AuthenticatedUser } from '../context/user-context';
 import { RunEvent } from '../runs/run-event';
 import { recordPush } from '../metrics/metrics';
+import { encodeOnce } from '../runs/run-event.encoding';
 
 export type ServerFrame = {
   type: string;
@@ -68,11 +69,15 @@ export class WsSession {
   }
 
   send(frame: ServerFrame): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  private sendText(text: string | Buffer): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return;
     // Whatever it has not read stays in this process: past the bound the socket goes, and its
     // subscriptions with it; other sockets are not affected.
     if (this.socket.bufferedAmount > this.maxBufferedBytes) return this.tooSlow();
-    this.socket.send(JSON.stringify(frame));
+    this.socket.send(text, { binary: false });
   }
 
   // Following a run again replaces the earlier subscription, from the new position.
@@ -82,7 +87,7 @@ export class WsSession {
     this.unfollow(runId);
     const subscription = events.subscribe({
       next: (event) => {
-        this.send({ type: 'agent_update', payload: event });
+        this.sendText(encodeOnce(event, 'ws', updateFrame));
         recordPush('ws', event);
       },
       complete: () => this.subscriptions.delete(runId),
@@ -127,4 +132,10 @@ export class WsSession {
     this.socket.close(TOO_SLOW_CLOSE, 'too much unread output');
     setTimeout(() => this.socket.terminate(), TERMINATE_AFTER_MS).unref();
   }
+}
+
+// An event's frame, as bytes: made once for every socket following the run (ws would otherwise
+// turn the same string into a buffer per socket).
+function updateFrame(event: RunEvent): Buffer {
+  return Buffer.from(JSON.stringify({ type: 'agent_update', payload: event }));
 }
