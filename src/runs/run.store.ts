@@ -23,13 +23,22 @@ export class RunStore {
 
   // A run by the id the server gave it or by the caller's own client id (`run_123`); inside `tx`
   // when given, so a transaction needs no second connection.
+  // The hottest read of the app (status, follow, every stream's end check): plain SQL mapped by
+  // hand, since TypeORM's query building and entity mapping cost more than the query itself.
   async findByRef(userId: string, ref: string, tx?: Tx): Promise<Run | null> {
-    const repo = (tx?.manager ?? this.db.manager).getRepository(Run);
+    const manager = tx?.manager ?? this.db.manager;
     if (isUuid(ref)) {
-      const byId = await repo.findOneBy({ id: ref, userId });
-      if (byId) return byId;
+      const [byId] = await manager.query<RunRow[]>(`${SELECT_RUN} WHERE id = $1 AND user_id = $2`, [
+        ref,
+        userId,
+      ]);
+      if (byId) return toRun(byId);
     }
-    return repo.findOneBy({ userId, clientRunId: ref });
+    const [byClientId] = await manager.query<RunRow[]>(
+      `${SELECT_RUN} WHERE user_id = $1 AND client_run_id = $2`,
+      [userId, ref],
+    );
+    return byClientId ? toRun(byClientId) : null;
   }
 
   findByClientId(userId: string, clientRunId: string, tx?: Tx): Promise<Run | null> {
@@ -106,4 +115,52 @@ export class RunStore {
     );
     return rows.length > 0;
   }
+}
+
+// Every column of Run, as the entity names them.
+const SELECT_RUN = `SELECT id, user_id, thread_id, client_run_id, query, agent, model, usage, status,
+  result, error, last_seq, attempt, job_id, created_at, updated_at, started_at, finished_at FROM runs`;
+
+interface RunRow {
+  id: string;
+  user_id: string;
+  thread_id: string;
+  client_run_id: string | null;
+  query: string;
+  agent: string;
+  model: string | null;
+  usage: Run['usage'];
+  status: Run['status'];
+  result: string | null;
+  error: string | null;
+  last_seq: number;
+  attempt: number;
+  job_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function toRun(row: RunRow): Run {
+  return Object.assign(new Run(), {
+    id: row.id,
+    userId: row.user_id,
+    threadId: row.thread_id,
+    clientRunId: row.client_run_id,
+    query: row.query,
+    agent: row.agent,
+    model: row.model,
+    usage: row.usage,
+    status: row.status,
+    result: row.result,
+    error: row.error,
+    lastSeq: row.last_seq,
+    attempt: row.attempt,
+    jobId: row.job_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  });
 }
