@@ -4,8 +4,8 @@ import { ExtensionsModule, Outbox } from './support/extensions.module';
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
 import { createDatabase, dropDatabase, startTestApp, TestApp } from './support/test-app';
+import { types } from './support/event-types';
 
-const types = (events: RunEvent[]) => events.map((e) => e.type);
 const last = (events: RunEvent[]) => events[events.length - 1];
 const EMAIL = 'use send_email {"to": "ops@example.com", "subject": "deploy done"}';
 

@@ -1,9 +1,9 @@
 import { RunEvent } from '../src/runs/run-event';
 import { Channel, ChannelError, openChannel } from './support/channels';
 import { startTestApp, TestApp } from './support/test-app';
+import { types } from './support/event-types';
 
 const CHANNELS = ['rest', 'ws'] as const;
-const types = (events: RunEvent[]) => events.map((e) => e.type);
 const seqs = (events: RunEvent[]) => events.map((e) => e.seq);
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -14,8 +14,8 @@ import { ExtensionsModule, Outbox } from './support/extensions.module';
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
 import { startTestApp, TestApp } from './support/test-app';
+import { streamedText, types } from './support/event-types';
 
-const types = (events: RunEvent[]) => events.map((e) => e.type);
 const last = (events: RunEvent[]) => events[events.length - 1];
 
 async function runToEnd(app: TestApp, api: RestClient, body: Record<string, unknown>) {
@@ -223,7 +223,7 @@ describe('the Anthropic provider', () => {
       'agent_response_chunk',
       'agent_completed',
     ]);
-    expect(events[1].data.text).toBe('The user greets me.');
+    expect(streamedText(events, 'agent_thinking')).toBe('The user greets me.');
     expect(last(events).data.answer).toBe('Hello there!');
     expect(fake.requests[0].headers['x-api-key']).toBe('sk-ant-test');
     // Thinking is asked for, with the configured budget.
@@ -268,9 +268,7 @@ describe('the Anthropic provider', () => {
       textTurn('9.'),
     );
     const { events } = await runToEnd(app, api, { query: 'three times three?' });
-    expect(events.find((e) => e.type === 'agent_thinking')!.data.text).toBe(
-      'I need the calculator.',
-    );
+    expect(streamedText(events, 'agent_thinking')).toBe('I need the calculator.');
     expect(last(events).data.answer).toBe('9.');
     const assistant = fake.requests[1].body.messages.find(
       (m: { role: string }) => m.role === 'assistant',

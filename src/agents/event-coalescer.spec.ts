@@ -51,28 +51,54 @@ describe('EventCoalescer', () => {
     expect(writes.every((w) => w.kind === 'agent_response_chunk')).toBe(true);
   });
 
+  it('writes the first delta of each kind at once, so the first words wait for nothing', async () => {
+    const { coalescer, writes } = setup({ maxDelayMs: 50 });
+
+    coalescer.push('agent_thinking', 'Hmm');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(writes).toEqual([{ kind: 'agent_thinking', text: 'Hmm' }]);
+
+    coalescer.push('agent_thinking', ', well');
+    coalescer.push('agent_response_chunk', 'The');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(writes.slice(1)).toEqual([
+      { kind: 'agent_thinking', text: ', well' },
+      { kind: 'agent_response_chunk', text: 'The' },
+    ]);
+
+    // Back to a kind already begun in this turn: coalesced again.
+    coalescer.push('agent_thinking', 'again');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(writes).toHaveLength(3);
+  });
+
   it('holds text below maxChars until it is flushed', async () => {
     const { coalescer, writer } = setup({ maxChars: 10 });
 
+    coalescer.push('agent_thinking', 'first');
     coalescer.push('agent_thinking', 'abc');
     coalescer.push('agent_thinking', 'def');
     await jest.advanceTimersByTimeAsync(0);
-    expect(writer).not.toHaveBeenCalled();
+    expect(writer.mock.calls).toEqual([['agent_thinking', 'first']]);
 
     await coalescer.drain();
 
-    expect(writer.mock.calls).toEqual([['agent_thinking', 'abcdef']]);
+    expect(writer.mock.calls).toEqual([
+      ['agent_thinking', 'first'],
+      ['agent_thinking', 'abcdef'],
+    ]);
   });
 
   it('writes as soon as the held text reaches maxChars', async () => {
     const { coalescer, writes } = setup({ maxChars: 10 });
 
+    coalescer.push('agent_response_chunk', 'first');
     coalescer.push('agent_response_chunk', '12345');
     coalescer.push('agent_response_chunk', '67890');
     coalescer.push('agent_response_chunk', 'ab');
     await jest.advanceTimersByTimeAsync(0); // no timer is due: only the size triggered a write
 
-    expect(writes).toEqual([{ kind: 'agent_response_chunk', text: '1234567890' }]);
+    expect(writes.slice(1)).toEqual([{ kind: 'agent_response_chunk', text: '1234567890' }]);
   });
 
   it('writes a delta longer than maxChars whole', async () => {
@@ -95,8 +121,10 @@ describe('EventCoalescer', () => {
     await coalescer.drain();
 
     expect(writes).toEqual([
-      { kind: 'agent_thinking', text: 'Let me think.' },
-      { kind: 'agent_response_chunk', text: 'The answer is 4.' },
+      { kind: 'agent_thinking', text: 'Let me ' },
+      { kind: 'agent_thinking', text: 'think.' },
+      { kind: 'agent_response_chunk', text: 'The answer ' },
+      { kind: 'agent_response_chunk', text: 'is 4.' },
       { kind: 'agent_thinking', text: 'Done.' },
     ]);
   });
@@ -104,15 +132,16 @@ describe('EventCoalescer', () => {
   it('writes held text once it has waited maxDelayMs', async () => {
     const { coalescer, writes } = setup({ maxDelayMs: 50 });
 
+    coalescer.push('agent_response_chunk', 'Say: ');
     coalescer.push('agent_response_chunk', 'Hel');
     await jest.advanceTimersByTimeAsync(30);
     coalescer.push('agent_response_chunk', 'lo');
     await jest.advanceTimersByTimeAsync(19);
-    expect(writes).toEqual([]);
+    expect(writes.map((w) => w.text)).toEqual(['Say: ']);
 
-    await jest.advanceTimersByTimeAsync(1); // 50 ms after the first delta, not the last
+    await jest.advanceTimersByTimeAsync(1); // 50 ms after the first held delta, not the last
 
-    expect(writes).toEqual([{ kind: 'agent_response_chunk', text: 'Hello' }]);
+    expect(writes.map((w) => w.text)).toEqual(['Say: ', 'Hello']);
   });
 
   it('starts a new delay after a timed write', async () => {
@@ -208,11 +237,12 @@ describe('EventCoalescer', () => {
   it('discard() drops what is held without writing it', async () => {
     const { coalescer, writer } = setup({ maxDelayMs: 50 });
 
-    coalescer.push('agent_response_chunk', 'half an answer');
+    coalescer.push('agent_response_chunk', 'half ');
+    coalescer.push('agent_response_chunk', 'an answer');
     coalescer.discard();
     await jest.advanceTimersByTimeAsync(100);
     await coalescer.drain();
 
-    expect(writer).not.toHaveBeenCalled();
+    expect(writer.mock.calls).toEqual([['agent_response_chunk', 'half ']]);
   });
 });

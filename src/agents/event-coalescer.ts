@@ -1,10 +1,14 @@
 export type StreamedKind = 'agent_thinking' | 'agent_response_chunk';
 
 // Turns a model's many small deltas into few events: text is held until it reaches maxChars or has
-// waited maxDelayMs, so a long answer is tens of events, not thousands. Writes happen one at a
-// time, in order; a failed write (the run was cancelled) surfaces at the next push or at drain().
+// waited maxDelayMs, so a long answer is tens of events, not thousands. The first delta of each
+// kind in a turn is not held: the first words a user sees (time to first token) wait for nothing
+// but their own write. Writes happen one at a time, in order; what arrives while one is in flight
+// goes in the next. A failed write (the run was cancelled) surfaces at the next push or at drain().
+// One coalescer per model turn.
 export class EventCoalescer {
   private kind: StreamedKind | null = null;
+  private readonly begun = new Set<StreamedKind>();
   private text = '';
   private timer?: NodeJS.Timeout;
   private writes: Promise<void> = Promise.resolve();
@@ -21,7 +25,10 @@ export class EventCoalescer {
     if (this.kind !== kind) this.flush();
     this.kind = kind;
     this.text += text;
-    if (this.text.length >= this.maxChars) this.flush();
+    if (!this.begun.has(kind)) {
+      this.begun.add(kind);
+      this.flush();
+    } else if (this.text.length >= this.maxChars) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
   }
 

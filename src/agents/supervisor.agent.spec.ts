@@ -516,6 +516,11 @@ describe('SupervisorAgent', () => {
       );
       expect(events(run)).toEqual([
         expect.objectContaining({ type: 'agent_started' }),
+        // The first delta is written at once (time to first token), before the model failed.
+        expect.objectContaining({
+          type: 'agent_response_chunk',
+          data: { text: 'partial', step: 1 },
+        }),
         {
           type: 'agent_error',
           agent_name: 'supervisor',
