@@ -9,12 +9,18 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { BenchContext, FigureResult } from './figures/figure';
 import { scopeFigure } from './figures/scope';
+import { commitsFigure } from './figures/commits';
+import { runsFigure } from './figures/runs';
 import { statusFigure } from './figures/status';
-import { latencyChart, RunInfo, section } from './lib/report';
+import { ttftFigure } from './figures/ttft';
+import { latencyChart, RunInfo, scalingChart, section } from './lib/report';
 
 const FIGURES: Record<string, (ctx: BenchContext) => Promise<FigureResult>> = {
   status: statusFigure,
   scope: scopeFigure,
+  runs: runsFigure,
+  commits: commitsFigure,
+  ttft: ttftFigure,
 };
 
 // The load generator (this process) on core 1, the servers on core 0.
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
     seconds: options.seconds,
     warmupSeconds: options.smoke ? 0.3 : 3,
     clients: options.clients,
+    adminUrl: options.adminUrl,
     database: async (name) => {
       const db = `netra_bench_${name}_${process.pid}`;
       await admin.query(`DROP DATABASE IF EXISTS ${db}`);
@@ -90,17 +97,17 @@ async function main(): Promise<void> {
   try {
     for (const name of options.figures) {
       const result = await FIGURES[name](ctx);
-      // A figure without a fixed-rate part has no chart.
-      let chart: string | undefined;
-      if (result.latencies) {
-        chart = `benchmarks-${name}.svg`;
-        writeFileSync(join(options.out, chart), latencyChart(result.title, result.latencies));
-      }
+      const latencies =
+        (result.latencies?.product.length ?? 0) + (result.latencies?.baseline.length ?? 0);
+      const chart = latencies > 0 ? `benchmarks-${name}.svg` : undefined;
+      if (chart) writeFileSync(join(options.out, chart), latencyChart(result));
+      const scaling = result.scaling ? `benchmarks-${name}-scaling.svg` : undefined;
+      if (scaling) writeFileSync(join(options.out, scaling), scalingChart(result));
       writeFileSync(
         join(options.out, `benchmarks-${name}.json`),
         `${JSON.stringify({ run, result: { ...result, latencies: undefined } }, null, 2)}\n`,
       );
-      sections.push(section(result, run, chart));
+      sections.push(section(result, run, chart, scaling));
       for (const row of result.rows) {
         console.log(
           `${name}: ${row.figure}: ${row.product} vs ${row.baseline} = ${row.ratio.median.toFixed(2)}x (target ${row.target})`,

@@ -24,7 +24,7 @@ describe('npm run bench, smoke', () => {
       {
         cwd: ROOT,
         env: { ...process.env, BENCH_ADMIN_DATABASE_URL: process.env.TEST_ADMIN_DATABASE_URL },
-        timeout: 120_000,
+        timeout: 180_000,
       },
     );
     return stdout;
@@ -80,6 +80,60 @@ describe('npm run bench, smoke', () => {
     // CPU only: no fixed-rate part, so no chart.
     expect(existsSync(join(out, 'benchmarks-scope.svg'))).toBe(false);
   });
+
+  // A figure's stdout and its JSON data.
+  const smoke = async (figure: string) => ({ stdout: await bench(figure), data: data(figure) });
+
+  it('runs the runs figure against its baseline, with the runs/s-against-clients chart', async () => {
+    const { stdout, data } = await smoke('runs');
+    expect(stdout).toMatch(/runs: runs\/s, closed loop, 2 clients: [\d.]+ vs [\d.]+ = [\d.]+x/);
+    expect(stdout).toMatch(/runs: p50 start to agent_completed, 2 clients: [\d.]+ ms vs [\d.]+ ms/);
+    expect(data.result.rows).toHaveLength(3);
+    for (const row of data.result.rows) {
+      expect(Number.isFinite(row.ratio.median)).toBe(true);
+      expect(row.ratio.median).toBeGreaterThan(0);
+      expect(row.ratio.rounds).toBe(2);
+    }
+    expect(data.result.errors).toBe(0);
+    // 1, 2 and 4 clients (from one to twice the figure's), both sides measured at each.
+    expect(data.result.scaling.points.map((p: any) => p.x)).toEqual([1, 2, 4]);
+    for (const p of data.result.scaling.points) {
+      expect(p.product).toBeGreaterThan(0);
+      expect(p.baseline).toBeGreaterThan(0);
+    }
+    expect(readFileSync(join(out, 'benchmarks-runs-scaling.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(readFileSync(join(out, 'benchmarks.md'), 'utf8')).toContain(
+      '![runs/s against clients](benchmarks-runs-scaling.svg)',
+    );
+  }, 180_000);
+
+  it('counts the commits per run of both sides, with their sources', async () => {
+    const { stdout, data } = await smoke('commits');
+    expect(stdout).toMatch(/commits: commits per run \(pg_stat_database.*\): [\d.]+ vs [\d.]+ =/);
+    const [commits, writing] = data.result.rows;
+    expect(Number(commits.product)).toBeGreaterThan(0);
+    expect(Number(commits.baseline)).toBeGreaterThan(0);
+    expect(Number(writing.product)).toBeGreaterThan(0);
+    expect(Number(writing.product)).toBeLessThanOrEqual(Number(commits.product));
+    expect(commits.ratio.rounds).toBe(2);
+    const report = readFileSync(join(out, 'benchmarks.md'), 'utf8');
+    // The breakdown names the run's own writes, e.g. its events.
+    expect(report).toContain('INSERT run_events');
+    // No latencies, no latency chart.
+    expect(existsSync(join(out, 'benchmarks-commits.svg'))).toBe(false);
+  }, 180_000);
+
+  it('measures the first chunk the backend adds to a streaming provider', async () => {
+    const { stdout, data } = await smoke('ttft');
+    expect(stdout).toMatch(/ttft: first chunk added, p50 .*: [\d.]+ ms vs - = [\d.]+x/);
+    expect(data.result.rows).toHaveLength(2);
+    for (const row of data.result.rows) {
+      expect(Number.isFinite(row.ratio.median)).toBe(true);
+      expect(row.ratio.rounds).toBe(2);
+    }
+    expect(data.result.errors).toBe(0);
+    expect(readFileSync(join(out, 'benchmarks-ttft.svg'), 'utf8')).toMatch(/^<svg/);
+  }, 180_000);
 
   it('refuses a figure it does not know', async () => {
     await expect(

@@ -13,12 +13,19 @@ export interface RunInfo {
 const ratio = (r: { median: number; min: number; max: number }) =>
   `${r.median.toFixed(2)}x (${r.min.toFixed(2)} to ${r.max.toFixed(2)})`;
 
-// One section of docs/benchmarks.md: the figure's table, how it was run, its chart if it has one.
-export function section(result: FigureResult, run: RunInfo, chart?: string): string {
+// One section of docs/benchmarks.md: the figure's table, how it was run, its notes and charts
+// (`chart` is absent when the figure has no latencies; `scalingChart` when it has no scaling).
+export function section(
+  result: FigureResult,
+  run: RunInfo,
+  chart: string | undefined,
+  scalingChart?: string,
+): string {
   const [measured, baseline] = result.columns ?? ['product', 'baseline'];
   const rows = result.rows.map(
     (r) => `| ${r.figure} | ${r.product} | ${r.baseline} | ${ratio(r.ratio)} | ${r.target} |`,
   );
+  const label = result.latencyLabel ?? 'latency distribution at the fixed rate';
   return [
     `## ${result.title}`,
     '',
@@ -31,35 +38,60 @@ export function section(result: FigureResult, run: RunInfo, chart?: string): str
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    ...(chart ? [`![latency distribution at the fixed rate](${chart})`, ''] : []),
+    ...(result.notes?.length ? [...result.notes, ''] : []),
+    ...(chart ? [`![${label}](${chart})`, ''] : []),
+    ...(scalingChart
+      ? [`![${result.scaling?.y} against ${result.scaling?.x}](${scalingChart})`, '']
+      : []),
   ].join('\n');
 }
 
-// Latency percentiles (p1 .. p99.9) of both sides as an SVG line chart.
-export function latencyChart(
-  title: string,
-  latencies: NonNullable<FigureResult['latencies']>,
-): string {
+// Latency percentiles (p1 .. p99.9) of both sides as an SVG line chart; a side without latencies
+// is left out.
+export function latencyChart(result: FigureResult): string {
   const qs = [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999];
-  const series = {
-    product: qs.map((q) => quantile(latencies.product, q)),
-    baseline: qs.map((q) => quantile(latencies.baseline, q)),
-  };
+  const latencies = result.latencies ?? { product: [], baseline: [] };
+  const sides = (['product', 'baseline'] as const).filter((s) => latencies[s].length > 0);
+  const series = Object.fromEntries(
+    sides.map((s) => [s, qs.map((q) => quantile(latencies[s], q))]),
+  ) as Record<(typeof sides)[number], number[]>;
+  const labels = qs.map((q) => `p${q * 100}`);
+  const title = `${result.title}: ${result.latencyLabel ?? 'latency (ms) at the fixed rate'}`;
+  return lineChart(title, labels, series);
+}
+
+// Throughput against load (result.scaling) as an SVG line chart, one line per side.
+export function scalingChart(result: FigureResult): string {
+  const scaling = result.scaling;
+  if (!scaling) throw new Error(`${result.name} has no scaling series`);
+  const labels = scaling.points.map((p) => `${p.x}`);
+  return lineChart(`${result.title}: ${scaling.y} against ${scaling.x}`, labels, {
+    product: scaling.points.map((p) => p.product),
+    baseline: scaling.points.map((p) => p.baseline),
+  });
+}
+
+const COLOURS = { product: '#1f5fbf', baseline: '#c0392b' };
+
+// Values at evenly spaced x labels, a polyline per series, y from 0 to the top value + 10%.
+function lineChart(
+  title: string,
+  xLabels: string[],
+  series: Partial<Record<keyof typeof COLOURS, number[]>>,
+): string {
+  const sides = (Object.keys(COLOURS) as (keyof typeof COLOURS)[]).filter((s) => series[s]);
   const width = 640;
   const height = 320;
   const pad = 48;
-  const top = Math.max(...series.product, ...series.baseline, 0.001) * 1.1;
-  const x = (i: number) => pad + (i * (width - 2 * pad)) / (qs.length - 1);
-  const y = (ms: number) => height - pad - (ms / top) * (height - 2 * pad);
+  const top = Math.max(...sides.flatMap((s) => series[s] ?? []), 0.001) * 1.1;
+  const x = (i: number) => pad + (i * (width - 2 * pad)) / Math.max(1, xLabels.length - 1);
+  const y = (v: number) => height - pad - (v / top) * (height - 2 * pad);
   const line = (values: number[], colour: string) =>
     `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${values
       .map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`)
       .join(' ')}"/>`;
-  const labels = qs
-    .map(
-      (q, i) =>
-        `<text x="${x(i)}" y="${height - pad + 18}" text-anchor="middle">p${q * 100}</text>`,
-    )
+  const labels = xLabels
+    .map((l, i) => `<text x="${x(i)}" y="${height - pad + 18}" text-anchor="middle">${l}</text>`)
     .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
     .map(
@@ -67,15 +99,21 @@ export function latencyChart(
         `<text x="${pad - 6}" y="${y(top * f) + 4}" text-anchor="end">${(top * f).toFixed(1)}</text>`,
     )
     .join('');
+  const lines = sides.map((s) => line(series[s] ?? [], COLOURS[s])).join('');
+  const legend = sides
+    .map(
+      (s, i) =>
+        `<text x="${width - pad}" y="${pad + i * 14}" text-anchor="end" fill="${COLOURS[s]}">${s}</text>`,
+    )
+    .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<text x="${width / 2}" y="18" text-anchor="middle" font-size="13">${escape(title)}: latency (ms) at the fixed rate</text>
+<text x="${width / 2}" y="18" text-anchor="middle" font-size="13">${escape(title)}</text>
 <line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#888"/>
 <line x1="${pad}" y1="${pad}" x2="${pad}" y2="${height - pad}" stroke="#888"/>
 ${labels}${ticks}
-${line(series.product, '#1f5fbf')}${line(series.baseline, '#c0392b')}
-<text x="${width - pad}" y="${pad}" text-anchor="end" fill="#1f5fbf">product</text>
-<text x="${width - pad}" y="${pad + 14}" text-anchor="end" fill="#c0392b">baseline</text>
+${lines}
+${legend}
 </svg>
 `;
 }

@@ -1,0 +1,64 @@
+import { SignJWT } from 'jose';
+import { join } from 'node:path';
+import { BenchContext } from '../figures/figure';
+import { startServer, Server } from './server';
+
+export const ROOT = join(__dirname, '..', '..');
+export const SECRET = 'bench-secret-0123456789abcdef0123456789';
+export const QUERY = 'What is 17 * 23?';
+
+// The product as the run figures start it: production mode, logs off, and the per-user limits that
+// would refuse a load generator's runs (starts a minute, requests a minute) out of the way, so
+// what is measured is runs, not refusals. Everything else is the default configuration
+// (WORKER_CONCURRENCY 10, DB_POOL_SIZE 20, the offline model).
+export function productEnv(database: string, extra: Record<string, string> = {}) {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: SECRET,
+    DATABASE_URL: database,
+    DOCS_ENABLED: 'false',
+    RATE_LIMIT_REQUESTS: '1000000000',
+    RATE_LIMIT_RUN_STARTS: '1000000000',
+    ...extra,
+  };
+}
+
+export async function startProduct(
+  ctx: BenchContext,
+  database: string,
+  extra: Record<string, string> = {},
+): Promise<Server> {
+  return startServer(
+    'product',
+    await ctx.port(),
+    [join(ROOT, 'dist/src/main.js')],
+    productEnv(database, extra),
+  );
+}
+
+// A fresh database with the product's schema (its migrations run at start; the product is stopped
+// again), for a baseline that writes the product's tables without the product beside it: a
+// running product would take the baseline's runs for its own (RunSweeper gives every queued run
+// without a job one).
+export async function migratedDatabase(ctx: BenchContext, name: string): Promise<string> {
+  const database = await ctx.database(name);
+  const product = await startProduct(ctx, database);
+  await product.stop();
+  return database;
+}
+
+// One token per simulated client, each its own user (`sub`), as `npm run token` makes them: the
+// per-user bounds (active runs, open streams) then apply per client, as they would in use.
+export function clientTokens(count: number): Promise<string[]> {
+  const key = new TextEncoder().encode(SECRET);
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      new SignJWT({ sub: `bench-client-${i}` })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key),
+    ),
+  );
+}
