@@ -17,7 +17,8 @@ type VerifyCallback = (
 ) => void;
 
 // The platform's adapter, with the handshake checked before the upgrade (ws's verifyClient) and
-// the frame size from the configuration.
+// the frame size from the configuration. Frames are read by the gateway itself (one queue per
+// socket, its own parser and errors), so the platform's per-socket message pipeline is not bound.
 export class GatewayWsAdapter extends WsAdapter {
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -49,4 +50,10 @@ export class GatewayWsAdapter extends WsAdapter {
       },
     }) as WebSocketServer;
   }
+
+  // The platform binds @SubscribeMessage handlers here: per socket, an RxJS pipeline (fromEvent,
+  // share, first, mergeMap, takeUntil: about 30 closures, most of a socket's heap) that parses
+  // every frame a second time and, our frames having no `event` field, throws and catches a
+  // TypeError for each. The gateway has no such handlers.
+  override bindMessageHandlers(): void {}
 }
