@@ -1,4 +1,4 @@
-// npm run bench [-- <figure> ...] [-- --rounds N --seconds S --clients C --smoke --out DIR]
+// npm run bench [-- <figure> ...] [-- --rounds N --seconds S --clients C --sockets K --smoke --out DIR]
 // Every figure against its baseline in the same run; results into docs/benchmarks.md and charts
 // beside it (see docs/benchmarks.md for what each figure measures).
 import { spawnSync } from 'node:child_process';
@@ -8,12 +8,15 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { BenchContext, FigureResult } from './figures/figure';
-import { scopeFigure } from './figures/scope';
 import { commitsFigure } from './figures/commits';
+import { sseFanoutFigure, wsFanoutFigure } from './figures/fanout';
+import { memoryFigure } from './figures/memory';
 import { runsFigure } from './figures/runs';
+import { scopeFigure } from './figures/scope';
 import { statusFigure } from './figures/status';
+import { subscribeFigure } from './figures/subscribe';
 import { ttftFigure } from './figures/ttft';
-import { latencyChart, RunInfo, scalingChart, section } from './lib/report';
+import { hasLatencyChart, latencyChart, RunInfo, scalingChart, section } from './lib/report';
 
 const FIGURES: Record<string, (ctx: BenchContext) => Promise<FigureResult>> = {
   status: statusFigure,
@@ -21,6 +24,10 @@ const FIGURES: Record<string, (ctx: BenchContext) => Promise<FigureResult>> = {
   runs: runsFigure,
   commits: commitsFigure,
   ttft: ttftFigure,
+  'ws-fanout': wsFanoutFigure,
+  'sse-fanout': sseFanoutFigure,
+  subscribe: subscribeFigure,
+  memory: memoryFigure,
 };
 
 // The load generator (this process) on core 1, the servers on core 0.
@@ -31,6 +38,7 @@ interface Options {
   rounds: number;
   seconds: number;
   clients: number;
+  sockets: number;
   smoke: boolean;
   out: string;
   adminUrl: string;
@@ -53,6 +61,7 @@ export function parseOptions(argv: string[]): Options {
     rounds: Number(flag('rounds', smoke ? '2' : '6')),
     seconds: Number(flag('seconds', smoke ? '0.5' : '5')),
     clients: Number(flag('clients', smoke ? '2' : '16')),
+    sockets: Number(flag('sockets', smoke ? '20' : '2000')),
     smoke,
     out: flag('out', join(__dirname, '..', 'docs')),
     adminUrl:
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
     warmupSeconds: options.smoke ? 0.3 : 3,
     clients: options.clients,
     adminUrl: options.adminUrl,
+    sockets: options.sockets,
     database: async (name) => {
       const db = `netra_bench_${name}_${process.pid}`;
       await admin.query(`DROP DATABASE IF EXISTS ${db}`);
@@ -97,9 +107,7 @@ async function main(): Promise<void> {
   try {
     for (const name of options.figures) {
       const result = await FIGURES[name](ctx);
-      const latencies =
-        (result.latencies?.product.length ?? 0) + (result.latencies?.baseline.length ?? 0);
-      const chart = latencies > 0 ? `benchmarks-${name}.svg` : undefined;
+      const chart = hasLatencyChart(result) ? `benchmarks-${name}.svg` : undefined;
       if (chart) writeFileSync(join(options.out, chart), latencyChart(result));
       const scaling = result.scaling ? `benchmarks-${name}-scaling.svg` : undefined;
       if (scaling) writeFileSync(join(options.out, scaling), scalingChart(result));

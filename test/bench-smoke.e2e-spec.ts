@@ -135,6 +135,75 @@ describe('npm run bench, smoke', () => {
     expect(readFileSync(join(out, 'benchmarks-ttft.svg'), 'utf8')).toMatch(/^<svg/);
   }, 180_000);
 
+  // The fan-out family at smoke sizes (20 clients, a few events): the rows, no lost or misordered
+  // frame, no refused client, the chart. Their CPU ratios are not checked here: at these sizes a
+  // server spends a tick or two of /proc's 10 ms resolution.
+  const figure = async (name: string, chart = true) => {
+    const stdout = await bench(name);
+    const { result } = data(name);
+    expect(result.errors).toBe(0);
+    for (const row of result.rows) expect(row.ratio.rounds).toBe(2);
+    expect(existsSync(join(out, `benchmarks-${name}.svg`))).toBe(chart);
+    if (chart) expect(readFileSync(join(out, `benchmarks-${name}.svg`), 'utf8')).toMatch(/^<svg/);
+    expect(readFileSync(join(out, 'benchmarks.md'), 'utf8')).toContain(`## ${result.title}`);
+    return { stdout, rows: result.rows as { figure: string; product: string; ratio: any }[] };
+  };
+
+  it.each([
+    ['ws-fanout', 'WebSocket'],
+    ['sse-fanout', 'SSE'],
+  ])(
+    'runs the %s figure: CPU per frame and commit-to-frame latency',
+    async (name, channel) => {
+      const { stdout, rows } = await figure(name);
+      expect(stdout).toMatch(
+        new RegExp(`${name}: server CPU per delivered frame: [\\d.]+ us vs [\\d.]+ us = \\S+x`),
+      );
+      expect(stdout).toMatch(
+        new RegExp(
+          `${name}: commit-to-frame p99, 20 ${channel} clients, \\d+ events/s: [\\d.]+ ms vs [\\d.]+ ms = [\\d.]+x`,
+        ),
+      );
+      expect(rows.map((r) => r.figure)).toEqual([
+        'server CPU per delivered frame',
+        `commit-to-frame p99, 20 ${channel} clients, 20 events/s`,
+        'commit-to-frame p50',
+      ]);
+      expect(rows[0].product).toMatch(/^[\d.]+ us$/);
+      for (const row of rows.slice(1)) {
+        expect(Number.isFinite(row.ratio.median)).toBe(true);
+        expect(row.ratio.median).toBeGreaterThan(0);
+      }
+    },
+    120_000,
+  );
+
+  it('runs the subscribe figure: the time for every client to subscribe, on both channels', async () => {
+    const { stdout, rows } = await figure('subscribe');
+    expect(stdout).toMatch(
+      /subscribe: 20 WebSockets connected, authenticated and subscribed: [\d.]+ s vs [\d.]+ s = [\d.]+x/,
+    );
+    expect(stdout).toMatch(/subscribe: 20 SSE streams open \(first bytes\): [\d.]+ s vs [\d.]+ s/);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(Number.isFinite(row.ratio.median)).toBe(true);
+  }, 120_000);
+
+  it('runs the memory figure: heap and RSS per connection, read over the inspector', async () => {
+    // Sizes, not a distribution: no chart.
+    const { stdout, rows } = await figure('memory', false);
+    expect(stdout).toMatch(
+      /memory: heap per idle authenticated WebSocket: -?[\d.]+ kB vs -?[\d.]+ kB = \S+x/,
+    );
+    expect(rows.map((r) => r.figure)).toEqual([
+      'heap per idle authenticated WebSocket',
+      'heap per WebSocket subscribed to a run',
+      'RSS per open SSE stream',
+      'heap per open SSE stream',
+    ]);
+    for (const row of rows) expect(row.product).toMatch(/^-?[\d.]+ kB$/);
+    // No latency in this figure: the chart says so instead of plotting nothing.
+  }, 120_000);
+
   it('refuses a figure it does not know', async () => {
     await expect(
       run(

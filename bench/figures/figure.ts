@@ -9,6 +9,8 @@ export interface BenchContext {
   // The server's maintenance database, for reading its statistics (pg_stat_database); never a
   // figure's own database, whose counters it would move.
   adminUrl: string;
+  // Connections at once of the fan-out, subscribe and memory figures (2,000; a few in a smoke run).
+  sockets: number;
   // A fresh, empty database (its URL), dropped after the run.
   database(name: string): Promise<string>;
   port(): Promise<number>;
@@ -24,6 +26,12 @@ export interface FigureRow {
   target: string;
 }
 
+// A named distribution for the chart, in milliseconds.
+export interface ChartSeries {
+  name: string;
+  values: number[];
+}
+
 export interface FigureResult {
   name: string;
   title: string;
@@ -31,13 +39,19 @@ export interface FigureResult {
   // The table's headers of `product` and `baseline`, when the rows set other things against each
   // other (default: product, baseline).
   columns?: [string, string];
-  // Milliseconds per request at the fixed rate (or what latencyLabel says), for the chart; a
+  // Milliseconds per request at the fixed rate (or what chart.label says), for the chart; a
   // figure without latencies has no latency chart.
   latencies?: { product: number[]; baseline: number[] };
   errors: number;
-  // What `latencies` holds, for the chart (absent: the status figure's latency at the fixed rate).
-  // No latency chart is drawn when both are empty; an empty side is left out of it.
-  latencyLabel?: string;
+  // What the chart plots (its title and the image's text), and other series than the product's
+  // and the baseline's latencies; without it, the latencies at the fixed rate.
+  chart?: { label: string; series?: ChartSeries[] };
+  // What `errors` counts; without it, non-200 answers.
+  errorsLabel?: string;
+  // What one round is; without it, `seconds` of load.
+  round?: string;
+  // How the figure is measured, a paragraph under its table.
+  method?: string;
   // Throughput against load (e.g. runs/s against clients), drawn as a chart of its own.
   scaling?: ScalingSeries;
   // Markdown lines under the table: how a figure was counted, a breakdown of it.

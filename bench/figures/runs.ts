@@ -89,7 +89,7 @@ export async function runsFigure(ctx: BenchContext): Promise<FigureResult> {
         },
       ],
       latencies: { product: all('product'), baseline: all('baseline') },
-      latencyLabel: `start to agent_completed (ms), ${ctx.clients} clients closed loop`,
+      chart: { label: `start to agent_completed (ms), ${ctx.clients} clients closed loop` },
       errors: [...samples.product, ...samples.baseline].reduce((n, s) => n + s.load.errors, 0),
       scaling: { x: 'clients', y: 'runs/s', points },
       notes: [

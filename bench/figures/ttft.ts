@@ -107,8 +107,9 @@ export async function ttftFigure(ctx: BenchContext): Promise<FigureResult> {
         },
       ],
       latencies: { product: added, baseline: [] },
-      latencyLabel:
-        'first agent_response_chunk at the client after the provider\u2019s first byte (ms)',
+      chart: {
+        label: 'first agent_response_chunk at the client after the provider\u2019s first byte (ms)',
+      },
       errors,
       notes: [
         `${added.length} runs, one at a time, ${perRound} a round, each followed over SSE; the ` +

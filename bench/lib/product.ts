@@ -1,10 +1,9 @@
-import { SignJWT } from 'jose';
 import { join } from 'node:path';
 import { BenchContext } from '../figures/figure';
 import { startServer, Server } from './server';
+import { SECRET, signTokens } from './tokens';
 
 export const ROOT = join(__dirname, '..', '..');
-export const SECRET = 'bench-secret-0123456789abcdef0123456789';
 export const QUERY = 'What is 17 * 23?';
 
 // The product as the run figures start it: production mode, logs off, and the per-user limits that
@@ -51,14 +50,5 @@ export async function migratedDatabase(ctx: BenchContext, name: string): Promise
 // One token per simulated client, each its own user (`sub`), as `npm run token` makes them: the
 // per-user bounds (active runs, open streams) then apply per client, as they would in use.
 export function clientTokens(count: number): Promise<string[]> {
-  const key = new TextEncoder().encode(SECRET);
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      new SignJWT({ sub: `bench-client-${i}` })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setIssuedAt()
-        .setExpirationTime('1h')
-        .sign(key),
-    ),
-  );
+  return signTokens((i) => `bench-client-${i}`, 'client', count);
 }

@@ -1,4 +1,4 @@
-import { FigureResult } from '../figures/figure';
+import { ChartSeries, FigureResult } from '../figures/figure';
 import { quantile } from './stats';
 
 export interface RunInfo {
@@ -13,81 +13,98 @@ export interface RunInfo {
 const ratio = (r: { median: number; min: number; max: number }) =>
   `${r.median.toFixed(2)}x (${r.min.toFixed(2)} to ${r.max.toFixed(2)})`;
 
+const DEFAULT_CHART = 'latency (ms) at the fixed rate';
+const COLOURS = ['#1f5fbf', '#c0392b', '#27ae60', '#8e44ad', '#d35400', '#7f8c8d'];
+
+// The latency chart's series: the figure's own, or the product's and the baseline's latencies.
+function seriesOf(result: FigureResult): ChartSeries[] {
+  if (result.chart?.series) return result.chart.series;
+  const latencies = result.latencies ?? { product: [], baseline: [] };
+  return [
+    { name: 'product', values: latencies.product },
+    { name: 'baseline', values: latencies.baseline },
+  ];
+}
+
+// Whether a figure has a distribution to draw (commits and scope have none).
+export const hasLatencyChart = (result: FigureResult) =>
+  seriesOf(result).some((s) => s.values.length > 0);
+
 // One section of docs/benchmarks.md: the figure's table, how it was run, its notes and charts
-// (`chart` is absent when the figure has no latencies; `scalingChart` when it has no scaling).
+// (`chart` absent when the figure has no distribution, `scalingChart` when it has no scaling).
 export function section(
   result: FigureResult,
   run: RunInfo,
-  chart: string | undefined,
+  chart?: string,
   scalingChart?: string,
 ): string {
   const [measured, baseline] = result.columns ?? ['product', 'baseline'];
   const rows = result.rows.map(
     (r) => `| ${r.figure} | ${r.product} | ${r.baseline} | ${ratio(r.ratio)} | ${r.target} |`,
   );
-  const label = result.latencyLabel ?? 'latency distribution at the fixed rate';
+  const alt = result.chart?.label ?? 'latency distribution at the fixed rate';
   return [
     `## ${result.title}`,
     '',
-    `\`${run.command}\` on ${run.date}: Node ${run.node}, ${run.machine}; ${run.rounds} rounds of ` +
-      `${run.seconds} s, the servers' order alternating (A B, B A, ...; with three, each order then ` +
-      `its reverse, rotated every two rounds), ratios are ${measured} / baseline per round: median ` +
-      `(min to max). Non-200 answers during the run: ${result.errors}.`,
+    `\`${run.command}\` on ${run.date}: Node ${run.node}, ${run.machine}; ${run.rounds} rounds ` +
+      `${result.round ?? `of ${run.seconds} s`}, the servers' order alternating (A B, B A, ...; ` +
+      `with three, each order then its reverse, rotated every two rounds), ratios are ${measured} ` +
+      `/ baseline per round: median (min to max). ` +
+      `${result.errorsLabel ?? 'Non-200 answers during the run'}: ${result.errors}.`,
     '',
     `| figure | ${measured} | ${baseline} | ratio | target |`,
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...(result.method ? [result.method, ''] : []),
     ...(result.notes?.length ? [...result.notes, ''] : []),
-    ...(chart ? [`![${label}](${chart})`, ''] : []),
+    ...(chart ? [`![${alt}](${chart})`, ''] : []),
     ...(scalingChart
       ? [`![${result.scaling?.y} against ${result.scaling?.x}](${scalingChart})`, '']
       : []),
   ].join('\n');
 }
 
-// Latency percentiles (p1 .. p99.9) of both sides as an SVG line chart; a side without latencies
-// is left out.
+// Percentiles (p1 .. p99.9) of each series as an SVG line chart; a series without values is left
+// out.
 export function latencyChart(result: FigureResult): string {
   const qs = [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999];
-  const latencies = result.latencies ?? { product: [], baseline: [] };
-  const sides = (['product', 'baseline'] as const).filter((s) => latencies[s].length > 0);
-  const series = Object.fromEntries(
-    sides.map((s) => [s, qs.map((q) => quantile(latencies[s], q))]),
-  ) as Record<(typeof sides)[number], number[]>;
+  const series = seriesOf(result)
+    .filter((s) => s.values.length > 0)
+    .map((s) => ({ name: s.name, points: qs.map((q) => quantile(s.values, q)) }));
   const labels = qs.map((q) => `p${q * 100}`);
-  const title = `${result.title}: ${result.latencyLabel ?? 'latency (ms) at the fixed rate'}`;
-  return lineChart(title, labels, series);
+  return lineChart(`${result.title}: ${result.chart?.label ?? DEFAULT_CHART}`, labels, series);
 }
 
 // Throughput against load (result.scaling) as an SVG line chart, one line per side.
 export function scalingChart(result: FigureResult): string {
   const scaling = result.scaling;
   if (!scaling) throw new Error(`${result.name} has no scaling series`);
-  const labels = scaling.points.map((p) => `${p.x}`);
-  return lineChart(`${result.title}: ${scaling.y} against ${scaling.x}`, labels, {
-    product: scaling.points.map((p) => p.product),
-    baseline: scaling.points.map((p) => p.baseline),
-  });
+  return lineChart(
+    `${result.title}: ${scaling.y} against ${scaling.x}`,
+    scaling.points.map((p) => `${p.x}`),
+    [
+      { name: 'product', points: scaling.points.map((p) => p.product) },
+      { name: 'baseline', points: scaling.points.map((p) => p.baseline) },
+    ],
+  );
 }
-
-const COLOURS = { product: '#1f5fbf', baseline: '#c0392b' };
 
 // Values at evenly spaced x labels, a polyline per series, y from 0 to the top value + 10%.
 function lineChart(
   title: string,
   xLabels: string[],
-  series: Partial<Record<keyof typeof COLOURS, number[]>>,
+  series: { name: string; points: number[] }[],
 ): string {
-  const sides = (Object.keys(COLOURS) as (keyof typeof COLOURS)[]).filter((s) => series[s]);
   const width = 640;
   const height = 320;
   const pad = 48;
-  const top = Math.max(...sides.flatMap((s) => series[s] ?? []), 0.001) * 1.1;
+  const top = Math.max(...series.flatMap((s) => s.points), 0.001) * 1.1;
   const x = (i: number) => pad + (i * (width - 2 * pad)) / Math.max(1, xLabels.length - 1);
   const y = (v: number) => height - pad - (v / top) * (height - 2 * pad);
-  const line = (values: number[], colour: string) =>
-    `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${values
+  const colour = (i: number) => COLOURS[i % COLOURS.length];
+  const line = (values: number[], stroke: string) =>
+    `<polyline fill="none" stroke="${stroke}" stroke-width="2" points="${values
       .map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`)
       .join(' ')}"/>`;
   const labels = xLabels
@@ -99,11 +116,11 @@ function lineChart(
         `<text x="${pad - 6}" y="${y(top * f) + 4}" text-anchor="end">${(top * f).toFixed(1)}</text>`,
     )
     .join('');
-  const lines = sides.map((s) => line(series[s] ?? [], COLOURS[s])).join('');
-  const legend = sides
+  const lines = series.map((s, i) => line(s.points, colour(i))).join('');
+  const legend = series
     .map(
       (s, i) =>
-        `<text x="${width - pad}" y="${pad + i * 14}" text-anchor="end" fill="${COLOURS[s]}">${s}</text>`,
+        `<text x="${width - pad}" y="${pad + 14 * i}" text-anchor="end" fill="${colour(i)}">${escape(s.name)}</text>`,
     )
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">

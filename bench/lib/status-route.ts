@@ -1,12 +1,12 @@
-import { SignJWT } from 'jose';
 import { join } from 'node:path';
+import { ROOT } from './product';
 import { Target } from './load';
 import { Server, startServer } from './server';
+import { SECRET, signToken } from './tokens';
 
 // GET /api/agent/{run_id}/status as the status and scope figures measure it: the product started
 // on a fresh database, a token of its secret, and one finished run every server reads.
-export const ROOT = join(__dirname, '..', '..');
-const SECRET = 'bench-secret-0123456789abcdef0123456789';
+export { ROOT } from './product';
 
 export interface StatusRoute {
   product: Server;
@@ -28,7 +28,7 @@ export async function statusRoute(database: string, port: number): Promise<Statu
   };
   const product = await startServer('product', port, [join(ROOT, 'dist/src/main.js')], env);
   try {
-    const token = await signToken();
+    const token = await signToken('bench');
     const runId = await finishedRun(product.port, token);
     return {
       product,
@@ -43,15 +43,6 @@ export async function statusRoute(database: string, port: number): Promise<Statu
     await product.stop();
     throw err;
   }
-}
-
-// A token of the product's own secret, as `npm run token` makes it.
-function signToken(): Promise<string> {
-  return new SignJWT({ sub: 'bench' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
 }
 
 // A finished run of the user: the row every server reads.
