@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startServer, Server } from '../lib/server';
-import { ROOT } from '../lib/product';
+import { PRODUCT_MAIN, ROOT } from '../lib/product';
 import { SECRET } from '../lib/tokens';
 import { BenchContext } from './figure';
 
@@ -37,7 +37,7 @@ export async function startProduct(
   return startServer(
     'product',
     await ctx.port(),
-    [...nodeArgs, join(ROOT, 'dist/src/main.js')],
+    [...nodeArgs, PRODUCT_MAIN],
     productEnv(database),
   );
 }

@@ -4,6 +4,9 @@ import { startServer, Server } from './server';
 import { SECRET, signTokens } from './tokens';
 
 export const ROOT = join(__dirname, '..', '..');
+// The build measured: this checkout's, or another's (BENCH_PRODUCT=<checkout>/dist/src/main.js) to
+// set a change against what came before it in the same conditions.
+export const PRODUCT_MAIN = process.env.BENCH_PRODUCT ?? join(ROOT, 'dist/src/main.js');
 export const QUERY = 'What is 17 * 23?';
 
 // The product as the run figures start it: production mode, logs off, and the per-user limits that
@@ -31,7 +34,7 @@ export async function startProduct(
   return startServer(
     'product',
     await ctx.port(),
-    [join(ROOT, 'dist/src/main.js')],
+    [PRODUCT_MAIN],
     productEnv(database, extra),
   );
 }

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { ROOT } from './product';
+import { PRODUCT_MAIN } from './product';
 import { Target } from './load';
 import { Server, startServer } from './server';
 import { SECRET, signToken } from './tokens';
@@ -26,7 +25,7 @@ export async function statusRoute(database: string, port: number): Promise<Statu
     // The route is measured, not the rate limiter's refusals.
     RATE_LIMIT_REQUESTS: '1000000000',
   };
-  const product = await startServer('product', port, [join(ROOT, 'dist/src/main.js')], env);
+  const product = await startServer('product', port, [PRODUCT_MAIN], env);
   try {
     const token = await signToken('bench');
     const runId = await finishedRun(product.port, token);
