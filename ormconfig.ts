@@ -5,6 +5,7 @@ import { InitialSchema1764090000000 } from './src/database/migrations/1764090000
 import { AgentsApprovalsUsage1764100000000 } from './src/database/migrations/1764100000000-agents-approvals-usage';
 import { DurableRuns1764200000000 } from './src/database/migrations/1764200000000-durable-runs';
 import { StreamTickets1764300000000 } from './src/database/migrations/1764300000000-stream-tickets';
+import { UnloggedRateLimits1764400000000 } from './src/database/migrations/1764400000000-unlogged-rate-limits';
 import { RunEventRow } from './src/runs/run-event.entity';
 import { RunStateRow } from './src/runs/run-state.entity';
 import { Run } from './src/runs/run.entity';
@@ -23,6 +24,7 @@ export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOpt
       AgentsApprovalsUsage1764100000000,
       DurableRuns1764200000000,
       StreamTickets1764300000000,
+      UnloggedRateLimits1764400000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -84,6 +84,7 @@ function setup(options: { turns?: Turn[]; agents?: AgentOptions[]; run?: Partial
   return {
     runs,
     run,
+    journal,
     tools,
     agents,
     echo,
@@ -160,14 +161,17 @@ describe('AgentLoop', () => {
     });
 
     it('adds the tokens of each usage chunk to the run, under the model id', async () => {
-      const { loop, runs, run } = setup({
+      const { loop, runs, run, journal } = setup({
         turns: [
           [toolCall('c1', 'echo', { text: 'x' }), usage(10, 3)],
           [text('done'), usage(25, 7)],
         ],
       });
 
-      await loop(checkpointOf()).answer();
+      const answer = await loop(checkpointOf()).answer();
+      // The last turn's tokens go with the run's end (the executor's complete()).
+      expect(runs.usage).toHaveLength(1);
+      await journal.complete(answer);
 
       expect(runs.usage).toEqual([
         {

@@ -94,6 +94,9 @@ export interface LoopServices {
 // approval when they need it), delegation to sub-agents, checkpoints along the way. Created per
 // execution; everything it writes goes through the execution's journal.
 export class AgentLoop {
+  // The checkpoint has changed since it was last committed (see emit()).
+  private unsaved = false;
+
   constructor(
     private readonly run: Run,
     private readonly model: ChatModel,
@@ -129,7 +132,8 @@ export class AgentLoop {
           ...(turn.reasoning ? { reasoning: turn.reasoning } : {}),
         });
         frame.queue = turn.calls.map((call) => ({ ...call, key: randomUUID() }));
-        await this.save();
+        // Committed with the first call's next write (its tool_executing, its pause), not alone.
+        this.unsaved = true;
       }
       while (frame.queue.length > 0) {
         const call = frame.queue[0];
@@ -151,6 +155,7 @@ export class AgentLoop {
   // The call's tool_completed and the checkpoint that no longer holds the call, in one commit.
   private commit(completed: EventInput | null): Promise<void> {
     if (!completed) return this.save();
+    this.unsaved = false;
     return this.journal.commitCall(completed, this.checkpoint, this.checkpoint.version);
   }
 
@@ -163,6 +168,8 @@ export class AgentLoop {
     calls: ToolCall[];
     reasoning?: { text: string; meta?: ProviderMeta };
   }> {
+    // A checkpoint still unsaved is saved before the turn streams anything.
+    if (this.unsaved) await this.save();
     const step = frame.step + 1;
     const coalescer = new EventCoalescer((type, text) =>
       this.emit({ type, agentName: agent.name, data: { text, step } }),
@@ -266,6 +273,7 @@ export class AgentLoop {
   private async approval(agent: AgentOptions, call: QueuedCall): Promise<ApprovalDecision> {
     const existing = await this.journal.decision(call.key);
     if (existing) return existing;
+    this.unsaved = false; // the pause saves it
     await this.journal.pause(this.checkpoint, this.checkpoint.version, {
       agentName: agent.name,
       tool: call.name,
@@ -337,11 +345,16 @@ export class AgentLoop {
     return agent;
   }
 
+  // An event; with the checkpoint when one waits to be saved (the turn that queued the calls), in
+  // the same commit.
   private emit(event: EventInput): Promise<void> {
-    return this.journal.append(event);
+    if (!this.unsaved) return this.journal.append(event);
+    this.unsaved = false;
+    return this.journal.commitCall(event, this.checkpoint, this.checkpoint.version);
   }
 
   private save(): Promise<void> {
+    this.unsaved = false;
     return this.journal.save(this.checkpoint, this.checkpoint.version);
   }
 }

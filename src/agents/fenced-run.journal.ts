@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApprovalStore } from '../approvals/approval.store';
+import { Tx } from '../database/transaction';
 import { RunEvent } from '../runs/run-event';
 import { RunEventBus } from '../runs/run-event.bus';
 import { EventInput } from '../runs/run-event.log';
@@ -60,6 +61,8 @@ interface JournalServices {
 class FencedRunJournal implements RunJournal {
   private ownSeq = 0;
   private writing: Promise<unknown> = Promise.resolve();
+  // Token counts not yet written: they go in the journal's next transaction.
+  private usage: { model: string; tokens: { input: number; output: number } }[] = [];
 
   constructor(
     private readonly run: Run,
@@ -71,15 +74,22 @@ class FencedRunJournal implements RunJournal {
   }
 
   async append(...events: EventInput[]): Promise<void> {
-    await this.track(this.s.persistence.append(this.claim, ...events));
+    const { persistence } = this.s;
+    await this.track(
+      persistence.atomically(async (tx) => {
+        await this.writeUsage(tx);
+        return persistence.appendIn(tx, this.claim, events);
+      }),
+    );
   }
 
   save(checkpoint: object, version: number): Promise<void> {
     const { persistence } = this.s;
     return this.track(
-      persistence.atomically((tx) =>
-        persistence.saveCheckpoint(tx, this.claim, checkpoint, version),
-      ),
+      persistence.atomically(async (tx) => {
+        await this.writeUsage(tx);
+        await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
+      }),
     );
   }
 
@@ -87,6 +97,7 @@ class FencedRunJournal implements RunJournal {
     const { persistence } = this.s;
     await this.track(
       persistence.atomically(async (tx) => {
+        await this.writeUsage(tx);
         const written = await persistence.appendIn(tx, this.claim, [completed]);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
         return written;
@@ -94,8 +105,22 @@ class FencedRunJournal implements RunJournal {
     );
   }
 
+  // A model turn's token counts take no commit of their own: the turn's next write (its last text,
+  // the checkpoint, the run's end) carries them. Lost only with the turn itself (a crash before
+  // that write, which runs the turn again).
   addUsage(model: string, tokens: { input: number; output: number }): Promise<void> {
-    return this.track(this.s.persistence.addUsage(this.claim, model, tokens));
+    this.usage.push({ model, tokens });
+    return Promise.resolve();
+  }
+
+  // Inside the caller's transaction, before its own writes; refused like them once the claim is
+  // stale. Taken off the list first, so two writes in flight never both carry them.
+  private async writeUsage(tx: Tx): Promise<void> {
+    const pending = this.usage;
+    this.usage = [];
+    for (const { model, tokens } of pending) {
+      await this.s.persistence.addUsageIn(tx, this.claim, model, tokens);
+    }
   }
 
   async decision(callKey: string): Promise<ApprovalDecision | null> {
@@ -110,6 +135,7 @@ class FencedRunJournal implements RunJournal {
     const { userId, runId } = this.claim;
     await this.track(
       persistence.atomically(async (tx) => {
+        await this.writeUsage(tx);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
         const interrupt = await approvals.open(tx.manager, {
           userId,
@@ -140,6 +166,7 @@ class FencedRunJournal implements RunJournal {
         { from: ['running'], to: 'complete', result: answer },
         { type: 'agent_completed', data: { answer } },
         async (tx) => {
+          await this.writeUsage(tx);
           await threads.addMessage(
             this.claim.userId,
             { threadId: this.run.threadId, role: 'assistant', content: answer, runId: this.run.id },
@@ -160,7 +187,10 @@ class FencedRunJournal implements RunJournal {
         this.run,
         { from: ['running'], to: 'failed', error: message },
         { type: 'agent_error', data: { message, code } },
-        (tx) => persistence.completeJob(tx, this.job),
+        async (tx) => {
+          await this.writeUsage(tx);
+          await persistence.completeJob(tx, this.job);
+        },
       ),
     );
   }

@@ -33,9 +33,11 @@ export interface ApprovalDecision {
 export interface RunJournal {
   append(...events: EventInput[]): Promise<void>;
   save(checkpoint: object, version: number): Promise<void>;
-  // A tool call's tool_completed and the checkpoint that no longer holds the call, in one commit: a
-  // resumed run can never find the call both finished and still to run.
-  commitCall(completed: EventInput, checkpoint: object, version: number): Promise<void>;
+  // An event of a tool call and the checkpoint it belongs to, in one commit: tool_completed with
+  // the checkpoint that no longer holds the call (a resumed run can never find the call both
+  // finished and still to run), tool_executing with the one that queued it.
+  commitCall(event: EventInput, checkpoint: object, version: number): Promise<void>;
+  // A model call's tokens: recorded with the journal's next write, and refused with it.
   addUsage(model: string, tokens: { input: number; output: number }): Promise<void>;
   // The answer already given for this call, if any.
   decision(callKey: string): Promise<ApprovalDecision | null>;

@@ -70,13 +70,16 @@ export class StatePersistenceService {
     return this.checkpoints.load<T>(userId, runId);
   }
 
-  async addUsage(
+  // A model call's tokens, inside the caller's transaction; refused once the claim is stale.
+  async addUsageIn(
+    tx: Tx,
     claim: RunClaim,
     model: string,
     tokens: { input: number; output: number },
   ): Promise<void> {
-    const added = await this.atomically((tx) => this.runs.addUsage(tx, claim, model, tokens));
-    if (!added) throw new RunFencedError(claim.runId);
+    if (!(await this.runs.addUsage(tx, claim, model, tokens))) {
+      throw new RunFencedError(claim.runId);
+    }
   }
 
   lastEvent(userId: string, runId: string, except: readonly string[]): Promise<RunEvent | null> {

@@ -18,6 +18,8 @@ interface World {
   job(run: Run): Promise<RunJob>;
   status(run: Run): Promise<string>;
   events(run: Run): Promise<RunEvent[]>;
+  // Tokens recorded for the run, by model.
+  usage(run: Run): Promise<Record<string, { input_tokens: number; output_tokens: number }>>;
   cancel(run: Run): Promise<void>;
   answer(run: Run, callKey: string, decision: 'approved' | 'rejected'): Promise<void>;
   close(): Promise<void>;
@@ -31,6 +33,7 @@ function fakeWorld(): Promise<World> {
     job: (run) => Promise.resolve(runs.job(run)),
     status: (run) => Promise.resolve(runs.row(run.id).status),
     events: (run) => Promise.resolve(runs.eventsOf(run.id)),
+    usage: (run) => Promise.resolve(runs.usageOf(run.id)),
     cancel: (run) => Promise.resolve(void runs.cancel(run.id)),
     answer: (run, key, decision) => Promise.resolve(runs.answer(run.id, key, decision)),
     close: () => Promise.resolve(),
@@ -46,6 +49,7 @@ async function realWorld(): Promise<World> {
     job: (run) => ctx.fetchedJob(run),
     status: async (run) => (await ctx.row(run.id)).status,
     events: (run) => ctx.persistence.listEvents(run.userId, run.id, 0, 1000),
+    usage: async (run) => (await ctx.row(run.id)).usage,
     cancel: async (run) => {
       await ctx.persistence.cancel({ userId: run.userId, runId: run.id }, run, 'by user');
     },
@@ -130,7 +134,6 @@ describe.each([
       older.append(thinking),
       older.save({ stale: true }, 2),
       older.commitCall({ type: 'tool_completed', data: { call_id: 'c' } }, { stale: true }, 2),
-      older.addUsage('m', { input: 1, output: 1 }),
       older.pause({}, 2, { agentName: 'supervisor', tool: 'send', callKey: 'k', arguments: {} }),
       older.complete('stale'),
     ];
@@ -138,6 +141,22 @@ describe.each([
     expect(await types(run)).toEqual(['agent_started']);
     expect(await older.checkpoint()).toBeNull();
     expect(await world.status(run)).toBe('running');
+  });
+
+  it("writes a model call's tokens with the next write, and refuses them with it", async () => {
+    const run = await world.queuedRun();
+    const { journal } = await claim(run);
+    await journal.addUsage('m', { input: 2, output: 3 });
+    await journal.addUsage('m', { input: 1, output: 1 });
+    expect(await world.usage(run)).toEqual({});
+    await journal.append(thinking);
+    expect(await world.usage(run)).toEqual({ m: { input_tokens: 3, output_tokens: 4 } });
+
+    const { journal: newer } = await claim(run);
+    await journal.addUsage('m', { input: 100, output: 100 });
+    await expect(journal.append(thinking)).rejects.toBeInstanceOf(RunFencedError);
+    await newer.append(thinking);
+    expect(await world.usage(run)).toEqual({ m: { input_tokens: 3, output_tokens: 4 } });
   });
 
   it('tells a journal its run was ended elsewhere, and refuses its writes after', async () => {
