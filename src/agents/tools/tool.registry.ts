@@ -24,6 +24,7 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export class ToolRegistry implements OnModuleInit {
   private readonly logger = new Logger(ToolRegistry.name);
   private readonly tools = new Map<string, RegisteredTool>();
+  private readonly madeSpecs = new Map<string, ToolSpec>();
 
   constructor(private readonly discovery: DiscoveryService) {}
 
@@ -60,12 +61,23 @@ export class ToolRegistry implements OnModuleInit {
 
   specs(names: readonly string[] = this.names()): ToolSpec[] {
     return names.flatMap((name) => {
-      const tool = this.tools.get(name);
-      if (!tool) return [];
-      const parameters = z.toJSONSchema(tool.input, { io: 'input' }) as Record<string, unknown>;
-      delete parameters.$schema;
-      return [{ name, description: tool.description, parameters }];
+      const spec = this.spec(name);
+      return spec ? [spec] : [];
     });
+  }
+
+  // Made once per tool: every model turn asks for them, and turning a zod schema into JSON Schema
+  // was a few per cent of a run's CPU. Shared, so never changed by a caller (frozen).
+  private spec(name: string): ToolSpec | undefined {
+    const made = this.madeSpecs.get(name);
+    if (made) return made;
+    const tool = this.tools.get(name);
+    if (!tool) return undefined;
+    const parameters = z.toJSONSchema(tool.input, { io: 'input' }) as Record<string, unknown>;
+    delete parameters.$schema;
+    const spec = deepFreeze({ name, description: tool.description, parameters });
+    this.madeSpecs.set(name, spec);
+    return spec;
   }
 
   // The call's arguments as the tool would get them (defaults filled in, unknown keys dropped).
@@ -152,4 +164,12 @@ function aborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
   });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    Object.values(value).forEach(deepFreeze);
+  }
+  return value;
 }
