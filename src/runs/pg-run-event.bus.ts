@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Client } from 'pg';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Tx } from '../database/transaction';
+import { RunEvent } from './run-event';
 import { InProcessRunEventBus, RunEventRef } from './run-event.bus';
 
 export const RUN_EVENTS_CHANNEL = 'netra_run_events';
@@ -34,7 +35,7 @@ export class PostgresRunEventBus
   }
 
   override async publish(tx: Tx, ref: RunEventRef): Promise<void> {
-    await tx.rows('SELECT pg_notify($1, $2)', [RUN_EVENTS_CHANNEL, `${ref.run_id}:${ref.seq}`]);
+    await tx.rows('SELECT pg_notify($1, $2)', [RUN_EVENTS_CHANNEL, payloadOf(ref)]);
   }
 
   // The first connection is made before the app serves anything; a failure here stops the start.
@@ -155,7 +156,42 @@ export class PostgresRunEventBus
   }
 }
 
-function parseRef(payload: string | undefined): RunEventRef | null {
-  const match = payload?.match(/^([0-9a-f-]{36}):(\d+)$/);
-  return match ? { run_id: match[1], seq: Number(match[2]) } : null;
+// `run_id:seq`, then `:` and the events as JSON when they fit under PostgreSQL's 8000-byte payload
+// limit (with room to spare): the followers on every instance then need no read per event.
+const MAX_EVENTS_BYTES = 7_000;
+
+export function payloadOf(ref: RunEventRef): string {
+  const head = `${ref.run_id}:${ref.seq}`;
+  if (!ref.events?.length) return head;
+  const events = JSON.stringify(ref.events);
+  return Buffer.byteLength(events) <= MAX_EVENTS_BYTES ? `${head}:${events}` : head;
+}
+
+// A payload that is not ours (someone else's NOTIFY on the channel) is ignored; events that do not
+// parse are left out, and followers read the log instead.
+export function parseRef(payload: string | undefined): RunEventRef | null {
+  const match = payload?.match(/^([0-9a-f-]{36}):(\d+)(?::([\s\S]*))?$/);
+  if (!match) return null;
+  const ref: RunEventRef = { run_id: match[1], seq: Number(match[2]) };
+  if (match[3] === undefined) return ref;
+  try {
+    const events = JSON.parse(match[3]) as unknown;
+    if (isEventsOf(events, ref)) ref.events = events;
+  } catch {
+    // not JSON: the seq alone
+  }
+  return ref;
+}
+
+// Contiguous events of the run ending at the ref's seq.
+function isEventsOf(value: unknown, ref: RunEventRef): value is RunEvent[] {
+  if (!Array.isArray(value) || value.length === 0) return false;
+  return value.every(
+    (e: Partial<RunEvent> | null, i) =>
+      typeof e === 'object' &&
+      e !== null &&
+      e.run_id === ref.run_id &&
+      e.seq === ref.seq - value.length + 1 + i &&
+      typeof e.type === 'string',
+  );
 }

@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { Tx } from '../database/transaction';
+import { RunEvent } from './run-event';
 
-// What a notification says: this run has events up to `seq`. Followers read the events themselves
-// from run_events, which stays the truth.
+// What a notification says: this run has events up to `seq`; and, when they fit in it, the events
+// that commit wrote (ending at `seq`), so a follower that has everything before them needs no read.
+// run_events stays the truth: a follower behind them, or told nothing but the seq, reads the log.
 export interface RunEventRef {
   run_id: string;
   seq: number;
+  events?: RunEvent[];
 }
 
 export type RunEventListener = (ref: RunEventRef) => void;

@@ -99,7 +99,7 @@ export class RunEventLog {
     for (const event of written) eventsPersisted.inc({ type: event.type });
     if (change.to && TERMINAL_STATUSES.includes(change.to)) runsFinished.inc({ status: change.to });
     const last = written[written.length - 1];
-    await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq });
+    await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq, events: written });
     return written;
   }
 

@@ -83,6 +83,13 @@ class Bus extends InProcessRunEventBus {
     void this.publish(tx, { run_id: committed.run_id, seq: committed.seq });
   }
 
+  // Announced with the events themselves, as the PostgreSQL bus does when they fit.
+  announceWithEvents(...committed: RunEvent[]): void {
+    const tx = { afterCommit: (fn: () => void) => fn() } as unknown as Tx;
+    const last = committed[committed.length - 1];
+    void this.publish(tx, { run_id: last.run_id, seq: last.seq, events: committed });
+  }
+
   reconnected(): void {
     this.resync();
   }
@@ -119,6 +126,26 @@ jest.setTimeout(2_000);
 
 describe('RunEventStream.follow', () => {
   afterEach(() => jest.useRealTimers());
+
+  it('hands on the events a notification carries without reading the log, and reads on a gap', async () => {
+    const { log, bus, follow } = setup();
+    log.commit('agent_started');
+    const result = collect(follow(0));
+    await log.read;
+    await settled();
+    log.takeReads();
+
+    bus.announceWithEvents(log.commit(), log.commit());
+    await settled();
+    expect(log.takeReads()).toEqual([]);
+
+    // seq 4 is committed but its notification is lost: 5 arrives with a gap before it.
+    log.commit();
+    bus.announceWithEvents(log.commit('agent_completed'));
+    await settled();
+    expect(log.takeReads()).toEqual([3]);
+    expect(seqs(await result)).toEqual([1, 2, 3, 4, 5]);
+  });
 
   it('emits the stored events after `after`, then live ones, in order', async () => {
     const { log, follow, commitAndAnnounce } = setup();

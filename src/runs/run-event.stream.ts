@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subscriber } from 'rxjs';
 import { isDatabaseUnavailable } from '../database/db-errors';
 import { isTerminalEvent, RunEvent } from './run-event';
-import { RunEventBus } from './run-event.bus';
+import { RunEventBus, RunEventRef } from './run-event.bus';
 import { RunEventLog } from './run-event.log';
 import { isTerminal } from './run-status';
 import { RunStore } from './run.store';
@@ -62,8 +62,8 @@ export class RunEventStream implements OnModuleDestroy {
     return !run || isTerminal(run.status) ? { lastSeq: run?.lastSeq ?? 0 } : null;
   }
 
-  subscribeBus(runId: string, onSeq: (seq: number) => void): () => void {
-    return this.bus.subscribe(runId, (ref) => onSeq(ref.seq));
+  subscribeBus(runId: string, onRef: (ref: RunEventRef) => void): () => void {
+    return this.bus.subscribe(runId, onRef);
   }
 
   // Whether a failed read is worth trying again (the database is away) or ends the streams.
@@ -91,8 +91,12 @@ class RunFeed {
     private readonly dispose: () => void,
   ) {
     // Subscribed before the first read, so an event committed in between is not missed.
-    this.unsubscribe = source.subscribeBus(runId, (seq) => {
-      if (seq > this.last) this.pull();
+    this.unsubscribe = source.subscribeBus(runId, (ref) => {
+      if (ref.seq <= this.last) return;
+      // The events themselves, right after what the feed has: no read. Anything else (a gap, a
+      // read in flight, a bare seq) is read from the log.
+      if (!this.pulling && ref.events?.[0]?.seq === this.last + 1) this.hand(ref.events);
+      else this.pull();
     });
     this.resync = setInterval(() => this.settle(), RESYNC_MS);
     this.resync.unref();
@@ -137,10 +141,7 @@ class RunFeed {
         this.again = false;
         for (;;) {
           const batch = await this.source.read(this.userId, this.runId, this.last);
-          for (const event of batch) {
-            this.last = event.seq;
-            this.followers.forEach((f) => f.offer(event));
-          }
+          this.hand(batch);
           if (batch.length < PAGE) break;
         }
       } while (this.again);
@@ -148,6 +149,13 @@ class RunFeed {
       this.failed(err);
     } finally {
       this.pulling = false;
+    }
+  }
+
+  private hand(events: RunEvent[]): void {
+    for (const event of events) {
+      this.last = event.seq;
+      this.followers.forEach((f) => f.offer(event));
     }
   }
 
