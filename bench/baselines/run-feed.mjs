@@ -1,7 +1,7 @@
 // What the two fan-out baselines share: one LISTEN connection on the product's channel, and per run
-// followed here one room of targets (sockets or streams). A notification `<run_id>:<seq>` of a run
-// with a room reads the new rows once (`seq > last`), encodes each event once, and hands the same
-// bytes to every target that has not had it. What a competent engineer would write for "one run,
+// followed here one room of targets (sockets or streams). A notification of a run with a room hands
+// on the events it carries, or reads the new rows once (`seq > last`); each event is encoded once
+// and the same bytes go to every target that has not had it. What a competent engineer would write for "one run,
 // many followers, PostgreSQL as the bus", and nothing else.
 import pg from 'pg';
 
@@ -32,10 +32,19 @@ export class RunFeeds {
   async listen() {
     const client = new pg.Client({ connectionString: this.databaseUrl });
     await client.connect();
+    // `<run_id>:<seq>`, or `<run_id>:<seq>:<events JSON>` as the product sends when they fit: the
+    // events right after what the room has go out without a read.
     client.on('notification', ({ payload }) => {
-      const at = payload.lastIndexOf(':');
-      const room = this.rooms.get(payload.slice(0, at));
-      if (room && Number(payload.slice(at + 1)) > room.last) this.pull(payload.slice(0, at), room);
+      const runId = payload.slice(0, 36);
+      const room = this.rooms.get(runId);
+      if (!room) return;
+      const rest = payload.slice(37);
+      const colon = rest.indexOf(':');
+      const seq = Number(colon < 0 ? rest : rest.slice(0, colon));
+      if (seq <= room.last) return;
+      const events = colon < 0 ? null : JSON.parse(rest.slice(colon + 1));
+      if (!room.reading && events?.[0]?.seq === room.last + 1) this.hand(room, events);
+      else this.pull(runId, room);
     });
     await client.query(`LISTEN ${CHANNEL}`);
   }
@@ -93,18 +102,22 @@ export class RunFeeds {
     try {
       do {
         room.again = false;
-        for (const row of await this.read(runId, room.last)) {
-          room.last = row.seq;
-          const bytes = this.encode(eventOf(row));
-          for (const [target, position] of room.targets) {
-            if (position >= row.seq) continue;
-            room.targets.set(target, row.seq);
-            target.send(bytes);
-          }
-        }
+        this.hand(room, (await this.read(runId, room.last)).map(eventOf));
       } while (room.again);
     } finally {
       room.reading = false;
+    }
+  }
+
+  hand(room, events) {
+    for (const event of events) {
+      room.last = event.seq;
+      const bytes = this.encode(event);
+      for (const [target, position] of room.targets) {
+        if (position >= event.seq) continue;
+        room.targets.set(target, event.seq);
+        target.send(bytes);
+      }
     }
   }
 }

@@ -15,7 +15,18 @@ const CHUNK = {
 // Commits events of one run the way the product's RunEventLog.write does (next seq from the runs
 // row, bumped in the same statement that inserts the event) and announces each as its
 // PostgresRunEventBus.publish does (pg_notify in the same transaction, so listeners hear of it only
-// after the commit). Both servers then do the same work: hear the notification, read the row, send.
+// after the commit, with the event in the payload). Both servers then do the same work: hear the
+// notification, take the event from it, send.
+interface EventRow {
+  run_id: string;
+  thread_id: string;
+  seq: number;
+  type: string;
+  agent_name: string;
+  data: unknown;
+  created_at: Date;
+}
+
 export class EventCommitter {
   private constructor(
     private readonly db: Client,
@@ -52,18 +63,27 @@ export class EventCommitter {
       const wait = started + (i * 1000) / perSecond - performance.now();
       if (wait > 1) await until(wait); // the schedule itself, not a stand-in for a condition
       await this.db.query('BEGIN');
-      const { rows } = await this.db.query<{ seq: number }>(
+      const { rows } = await this.db.query<EventRow>(
         `WITH r AS (
            UPDATE runs SET last_seq = last_seq + 1, updated_at = now()
            WHERE id = $1 RETURNING id, user_id, thread_id, last_seq, agent
          )
          INSERT INTO run_events (run_id, seq, user_id, thread_id, type, agent_name, data)
          SELECT r.id, r.last_seq, r.user_id, r.thread_id, 'agent_response_chunk', r.agent, $2::jsonb
-         FROM r RETURNING seq`,
+         FROM r RETURNING run_id, thread_id, seq, type, agent_name, data, created_at`,
         [this.runId, JSON.stringify(CHUNK)],
       );
       seq = rows[0].seq;
-      await this.db.query('SELECT pg_notify($1, $2)', [CHANNEL, `${this.runId}:${seq}`]);
+      // With the event, as the product's bus sends an event that fits.
+      const event = {
+        ...rows[0],
+        created_at: undefined,
+        timestamp: rows[0].created_at.toISOString(),
+      };
+      await this.db.query('SELECT pg_notify($1, $2)', [
+        CHANNEL,
+        `${this.runId}:${seq}:${JSON.stringify([event])}`,
+      ]);
       committed(seq, performance.now());
       await this.db.query('COMMIT');
     }
