@@ -1,7 +1,7 @@
-import { PRODUCT_MAIN } from './product';
+import { PRODUCT_MAIN, productEnv } from './product';
 import { Target } from './load';
 import { Server, startServer } from './server';
-import { SECRET, signToken } from './tokens';
+import { signToken } from './tokens';
 
 // GET /api/agent/{run_id}/status as the status and scope figures measure it: the product started
 // on a fresh database, a token of its secret, and one finished run every server reads.
@@ -16,15 +16,7 @@ export interface StatusRoute {
 
 // Starts the product on `database` and makes the run; the caller stops `product`.
 export async function statusRoute(database: string, port: number): Promise<StatusRoute> {
-  const env = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    JWT_SECRET: SECRET,
-    DATABASE_URL: database,
-    DOCS_ENABLED: 'false',
-    // The route is measured, not the rate limiter's refusals.
-    RATE_LIMIT_REQUESTS: '1000000000',
-  };
+  const env = productEnv(database);
   const product = await startServer('product', port, [PRODUCT_MAIN], env);
   try {
     const token = await signToken('bench');
