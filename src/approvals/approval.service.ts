@@ -23,6 +23,13 @@ export class ApprovalService {
     return (await this.store.list(this.ctx.userId, run.id)).map((row) => ApprovalView.of(row));
   }
 
+  // One approval by its id alone (protocols that answer an interrupt without naming the run).
+  async get(interruptId: string): Promise<ApprovalView> {
+    const row = await this.store.findById(this.ctx.userId, interruptId);
+    if (!row) throw new DomainError('not_found', `approval ${interruptId} not found`);
+    return ApprovalView.of(row);
+  }
+
   // The first answer is stored and moves the run back to running with a job that continues it, in
   // `tx`; any later answer, from any connection, gets that first answer back (`replayed`).
   async answer(

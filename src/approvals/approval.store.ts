@@ -21,6 +21,11 @@ export class ApprovalStore {
     return repo.findOneBy({ userId, runId, id: interruptId });
   }
 
+  findById(userId: string, interruptId: string): Promise<RunInterrupt | null> {
+    if (!isUuid(interruptId)) return Promise.resolve(null);
+    return this.db.getRepository(RunInterrupt).findOneBy({ userId, id: interruptId });
+  }
+
   list(userId: string, runId: string): Promise<RunInterrupt[]> {
     if (!isUuid(runId)) return Promise.resolve([]);
     return this.db

@@ -19,7 +19,7 @@ import { UserMessageDto } from '../runs/dto/user-message.dto';
 import { RunEvent } from '../runs/run-event';
 import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
 import { StatePersistenceService } from '../runs/state-persistence.service';
-import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
+import { CreateThreadDto, UpdateThreadDto } from '../threads/dto/thread-fields.dto';
 import { ThreadService } from '../threads/thread.service';
 import { ThreadStore } from '../threads/thread.store';
 import { MessageView, ThreadView } from '../threads/thread.views';
@@ -40,8 +40,9 @@ export interface StartedAndFollowed {
   events: Observable<RunEvent> | null;
 }
 
-// The channel-agnostic entry points. The REST controllers and the WebSocket gateway call exactly
-// these methods, so both channels behave the same by construction. `key` is the request's
+// The channel-agnostic entry points. Every channel (the REST controllers, the WebSocket frame
+// table, AG-UI, ...) calls exactly these methods and nothing below them, so the channels behave the
+// same by construction. `key` is the request's
 // idempotency key (the Idempotency-Key header, or idempotency_key in a frame).
 @Injectable()
 export class MessageHandlerService {
@@ -60,7 +61,8 @@ export class MessageHandlerService {
     private readonly usage: UsageService,
   ) {}
 
-  handleStartAgent(dto: StartAgentDto, key?: string): Promise<RunStartedView> {
+  // `open`: thread_id may be a new id, for a thread created with it (clients that choose ids).
+  handleStartAgent(dto: StartAgentDto, key?: string, open = false): Promise<RunStartedView> {
     this.checkChoices(dto);
     return this.start('start_run', {}, dto, key, {
       query: dto.query,
@@ -69,6 +71,7 @@ export class MessageHandlerService {
       agent: dto.agent,
       model: dto.model,
       strategy: dto.multitask_strategy,
+      openThread: open,
     });
   }
 
@@ -82,8 +85,24 @@ export class MessageHandlerService {
   }
 
   // Starts a run (or finds the one a replay names) and follows it from `after`.
-  async startAndFollow(dto: StartAgentDto, key?: string, after = 0): Promise<StartedAndFollowed> {
-    const started = await this.handleStartAgent(dto, key);
+  async startAndFollow(
+    dto: StartAgentDto,
+    key?: string,
+    after = 0,
+    open = false,
+  ): Promise<StartedAndFollowed> {
+    const started = await this.handleStartAgent(dto, key, open);
+    return { started, events: (await this.followRun(started.run_id, after)).events };
+  }
+
+  // A user message that starts a run on the thread, followed from `after`.
+  async sendAndFollow(
+    threadId: string,
+    dto: UserMessageDto,
+    key?: string,
+    after = 0,
+  ): Promise<StartedAndFollowed> {
+    const started = await this.handleUserMessage(threadId, dto, key);
     return { started, events: (await this.followRun(started.run_id, after)).events };
   }
 
@@ -116,6 +135,24 @@ export class MessageHandlerService {
       200,
       (tx) => this.approvals.answer(tx, runId, interruptId, dto),
     );
+  }
+
+  // Answers an approval named by its id alone and follows its run from the event that asked for
+  // it (or from `after`, a reconnect's resume point, when that is later): for protocols whose
+  // clients resume an interrupt rather than post to a run (AG-UI, the Agent Protocol).
+  async approveAndFollow(
+    interruptId: string,
+    dto: ApprovalDecisionDto,
+    key?: string,
+    after = 0,
+  ): Promise<FollowedRun & { answer: ApprovalAnswerView }> {
+    const { run_id: runId } = await this.approvals.get(interruptId);
+    const answer = await this.handleApproval(runId, interruptId, dto, key);
+    const asked = await this.seqOf(
+      runId,
+      (e) => e.type === 'approval_required' && e.data.interrupt_id === interruptId,
+    );
+    return { answer, ...(await this.followRun(runId, Math.max(after, asked))) };
   }
 
   // A single-use ticket that stands for the caller's token in a URL (an EventSource, a WebSocket
@@ -159,6 +196,18 @@ export class MessageHandlerService {
     return { runId: run.id, events };
   }
 
+  listThreads(page: PaginationQueryDto): Promise<Page<ThreadView>> {
+    return this.threads.list(page);
+  }
+
+  getThread(threadId: string): Promise<ThreadView> {
+    return this.threads.get(threadId);
+  }
+
+  updateThread(threadId: string, dto: UpdateThreadDto): Promise<ThreadView> {
+    return this.threads.update(threadId, dto);
+  }
+
   getThreadHistory(threadId: string, page: PaginationQueryDto): Promise<Page<MessageView>> {
     return this.threads.history(threadId, page);
   }
@@ -175,6 +224,17 @@ export class MessageHandlerService {
       await this.threadStore.softDelete(tx, userId, threadId);
       await this.persistence.cancelThreadRuns(tx, userId, threadId, 'thread deleted');
     });
+  }
+
+  // The seq of the run's first event that matches, 0 if none does.
+  private async seqOf(runId: string, match: (event: RunEvent) => boolean): Promise<number> {
+    for (let after = 0; ; ) {
+      const page = await this.agents.events(runId, after, 1000);
+      const found = page.find(match);
+      if (found) return found.seq;
+      if (page.length < 1000) return 0;
+      after = page[page.length - 1].seq;
+    }
   }
 
   private async start(

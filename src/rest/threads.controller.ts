@@ -13,7 +13,6 @@ import { MessageHandlerService } from '../messaging/message-handler.service';
 import { UserMessageDto } from '../runs/dto/user-message.dto';
 import { RunPage, RunStartedView, RunStatusView } from '../runs/run.views';
 import { CreateThreadDto, UpdateThreadDto } from '../threads/dto/thread-fields.dto';
-import { ThreadService } from '../threads/thread.service';
 import { MessagePage, MessageView, ThreadPage, ThreadView } from '../threads/thread.views';
 import { IdempotencyKey } from '../idempotency/idempotency-key';
 import { StartsRun } from '../limits/rate-limit.guard';
@@ -24,10 +23,7 @@ import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
 @ApiErrors(400, 401, 429, 503)
 @Controller('threads')
 export class ThreadsController {
-  constructor(
-    private readonly threads: ThreadService,
-    private readonly handler: MessageHandlerService,
-  ) {}
+  constructor(private readonly handler: MessageHandlerService) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a thread' })
@@ -45,7 +41,7 @@ export class ThreadsController {
   @ApiOperation({ summary: 'Your threads, newest first' })
   @ApiOkResponse({ type: ThreadPage })
   list(@Query() page: PaginationQueryDto): Promise<Page<ThreadView>> {
-    return this.threads.list(page);
+    return this.handler.listThreads(page);
   }
 
   @Get(':id')
@@ -53,7 +49,7 @@ export class ThreadsController {
   @ApiOkResponse({ type: ThreadView })
   @ApiErrors(404)
   get(@Param('id') id: string): Promise<ThreadView> {
-    return this.threads.get(id);
+    return this.handler.getThread(id);
   }
 
   @Patch(':id')
@@ -61,7 +57,7 @@ export class ThreadsController {
   @ApiOkResponse({ type: ThreadView })
   @ApiErrors(404, 413)
   update(@Param('id') id: string, @Body() dto: UpdateThreadDto): Promise<ThreadView> {
-    return this.threads.update(id, dto);
+    return this.handler.updateThread(id, dto);
   }
 
   @Delete(':id')

@@ -24,6 +24,9 @@ export interface NewRun {
   agent?: string;
   model?: string;
   strategy?: MultitaskStrategy;
+  // threadId may name a thread that does not exist yet: it is created with that id (protocols
+  // whose clients choose thread ids: AG-UI, the Agent Protocol).
+  openThread?: boolean;
 }
 
 export interface CreatedRun {
@@ -80,9 +83,12 @@ export class AgentService {
   private async insertRun(tx: Tx, userId: string, input: NewRun): Promise<CreatedRun> {
     // A user's starts take turns (on every instance) to count their unfinished runs.
     await tx.rows('SELECT pg_advisory_xact_lock(hashtext($1))', [`runs:${userId}`]);
-    const thread = input.threadId
-      ? await this.threads.require(userId, input.threadId, tx.manager, true)
-      : await this.threads.create(userId, { title: titleFrom(input.query) }, tx.manager);
+    const title = titleFrom(input.query);
+    const thread = !input.threadId
+      ? await this.threads.create(userId, { title }, tx.manager)
+      : input.openThread
+        ? await this.threads.openWithId(userId, input.threadId, title, tx.manager)
+        : await this.threads.require(userId, input.threadId, tx.manager, true);
     // The same client id may have been used while this waited for the thread's lock.
     const raced = input.threadId ? await this.findByClientId(input, tx) : null;
     if (raced) return { run: raced, created: false, waiting: false };

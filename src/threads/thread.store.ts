@@ -25,6 +25,24 @@ export class ThreadStore {
     return repo.save(thread);
   }
 
+  // The user's thread with this id, made now (titled `title`) if no thread has the id, and locked
+  // as require(..., lock) does: for protocols whose clients choose thread ids. An id another user
+  // (or a deleted thread) holds is not found, as if it did not exist.
+  async openWithId(
+    userId: string,
+    threadId: string,
+    title: string,
+    manager: EntityManager,
+  ): Promise<Thread> {
+    if (isUuid(threadId)) {
+      await manager.query(
+        'INSERT INTO threads (id, user_id, title) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
+        [threadId, userId, title],
+      );
+    }
+    return this.require(userId, threadId, manager, true);
+  }
+
   // With `lock` (inside a transaction) the row stays locked until commit: see lockForRuns.
   async require(
     userId: string,

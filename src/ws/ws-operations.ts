@@ -14,7 +14,6 @@ import { UserMessageFrameDto } from '../runs/dto/user-message.dto';
 import { CreateThreadFrameDto } from '../threads/dto/thread-fields.dto';
 import { ThreadPageRefDto, ThreadRefDto, UpdateThreadFrameDto } from '../threads/dto/thread-id.dto';
 import { RunEvent } from '../runs/run-event';
-import { ThreadService } from '../threads/thread.service';
 import { UsageQueryDto } from '../usage/dto/usage-query.dto';
 import { WsSession } from './ws-session';
 
@@ -47,7 +46,6 @@ const ack = async (payload: unknown): Promise<Reply> => ({
 const op = <P extends object>(operation: Operation<P>): Operation<object> => operation;
 
 const handler = (ctx: OperationContext) => ctx.get(MessageHandlerService);
-const threads = (ctx: OperationContext) => ctx.get(ThreadService);
 
 // Every client frame type and the one service call behind it: the same calls the REST controllers
 // make. Upper-case aliases (START_AGENT) are accepted by lower-casing the type.
@@ -62,9 +60,11 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   user_message: op({
     dto: UserMessageFrameDto,
     run: async ({ thread_id, idempotency_key, ...dto }, ctx) => {
-      const service = handler(ctx);
-      const started = await service.handleUserMessage(thread_id, dto, idempotency_key);
-      const { events } = await service.followRun(started.run_id, 0);
+      const { started, events } = await handler(ctx).sendAndFollow(
+        thread_id,
+        dto,
+        idempotency_key,
+      );
       return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
     },
   }),
@@ -128,15 +128,15 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   }),
   list_threads: op({
     dto: PaginationQueryDto,
-    run: async (p, ctx) => ack(threads(ctx).list(p)),
+    run: async (p, ctx) => ack(handler(ctx).listThreads(p)),
   }),
   get_thread: op({
     dto: ThreadRefDto,
-    run: async (p, ctx) => ack(threads(ctx).get(p.thread_id)),
+    run: async (p, ctx) => ack(handler(ctx).getThread(p.thread_id)),
   }),
   update_thread: op({
     dto: UpdateThreadFrameDto,
-    run: async ({ thread_id, ...fields }, ctx) => ack(threads(ctx).update(thread_id, fields)),
+    run: async ({ thread_id, ...fields }, ctx) => ack(handler(ctx).updateThread(thread_id, fields)),
   }),
   delete_thread: op({
     dto: ThreadRefDto,
