@@ -115,9 +115,11 @@ const LIVE_WITHIN_S = 10;
 // on the same host or synchronised with it).
 // Called once per delivery (2,000 times an event on a run with 2,000 sockets): the labelled
 // children are looked up once, and the event's commit time is parsed once for all deliveries.
-const pushed = { ws: eventsPushed.labels('ws'), sse: eventsPushed.labels('sse') };
-const pushLag = { ws: commitToPush.labels('ws'), sse: commitToPush.labels('sse') };
-export function recordPush(channel: 'ws' | 'sse', event: RunEvent): void {
+export type PushChannel = 'ws' | 'sse' | 'ag-ui';
+const CHANNELS: PushChannel[] = ['ws', 'sse', 'ag-ui'];
+const pushed = Object.fromEntries(CHANNELS.map((c) => [c, eventsPushed.labels(c)]));
+const pushLag = Object.fromEntries(CHANNELS.map((c) => [c, commitToPush.labels(c)]));
+export function recordPush(channel: PushChannel, event: RunEvent): void {
   pushed[channel].inc();
   const committed = encodeOnce(event, 'committed_ms', (e) => Date.parse(e.timestamp));
   const lag = (Date.now() - committed) / 1000;

@@ -31,7 +31,7 @@ import { RunEvent } from '../runs/run-event';
 import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.views';
 import { IdempotencyKey } from '../idempotency/idempotency-key';
 import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
-import { resumePoint, SseWriter } from './sse.writer';
+import { resumePoint, SseWriter } from '../sse/sse.writer';
 
 const SSE_CONTENT = {
   'text/event-stream': {

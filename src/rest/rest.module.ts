@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { MessagingModule } from '../messaging/messaging.module';
 import { AgentController } from './agent.controller';
-import { SseWriter } from './sse.writer';
+import { SseModule } from '../sse/sse.module';
 import { StreamTicketsController } from './stream-tickets.controller';
 import { ThreadsController } from './threads.controller';
 import { UsageController } from './usage.controller';
 
 // The REST channel: thin controllers over the shared services.
 @Module({
-  imports: [MessagingModule],
+  imports: [MessagingModule, SseModule],
   controllers: [AgentController, ThreadsController, StreamTicketsController, UsageController],
-  providers: [SseWriter],
 })
 export class RestModule {}

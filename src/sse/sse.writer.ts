@@ -58,13 +58,32 @@ export class SseWriter implements BeforeApplicationShutdown {
     for (const end of [...this.open]) end();
   }
 
-  // `null`: the run has ended and the client has everything. 204 tells an EventSource to stop
-  // reconnecting, which a closed 200 stream would not.
+  // A run's events as our own SSE frames. `null`: the run has ended and the client has
+  // everything; 204 tells an EventSource to stop reconnecting, which a closed 200 stream would not.
   pipe(events: Observable<RunEvent> | null, req: Request, res: Response): void {
     if (!events) {
       res.status(204).end();
       return;
     }
+    this.stream(events, req, res, {
+      frame: (event) => {
+        recordPush('sse', event);
+        return encodeOnce(event, 'sse', sseFrame);
+      },
+      error: (payload) => `event: error\ndata: ${JSON.stringify(payload)}\n\n`,
+    });
+  }
+
+  // Any channel's Server-Sent Events: each item becomes what `frame` returns (one or more SSE
+  // frames), the stream ends when `items` completes, and a failure becomes the frame `error`
+  // makes of the error payload. Heartbeats, the per-user cap, the send bound and the shutdown
+  // are the same for every SSE channel.
+  stream<T>(
+    items: Observable<T>,
+    req: Request,
+    res: Response,
+    write: { frame(item: T): string | Buffer; error(payload: object): string },
+  ): void {
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -85,19 +104,17 @@ export class SseWriter implements BeforeApplicationShutdown {
     this.open.add(end);
     // Opened as the app closes (its request was in flight): ended at once, the client reconnects.
     if (this.closing) return end();
-    const subscription = events.subscribe({
-      next: (event) => {
+    const subscription = items.subscribe({
+      next: (item) => {
         if (res.destroyed) return;
-        res.write(encodeOnce(event, 'sse', sseFrame));
-        recordPush('sse', event);
+        res.write(write.frame(item));
         // A reader that does not keep up is cut off past the bound (as a WebSocket is): it
         // reconnects with Last-Event-ID and loses nothing, and the server does not hold the rest.
         if (res.writableLength > this.maxBufferedBytes) res.destroy();
       },
       complete: end,
       error: (err: unknown) => {
-        const { payload } = toErrorPayload(err, requestIdOf(req));
-        res.write(`event: error\ndata: ${JSON.stringify(payload)}\n\n`);
+        if (!res.destroyed) res.write(write.error(toErrorPayload(err, requestIdOf(req)).payload));
         end();
       },
     });
