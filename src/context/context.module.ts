@@ -1,5 +1,5 @@
-import { Global, Module } from '@nestjs/common';
-import { ClsModule } from 'nestjs-cls';
+import { Global, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { ClsMiddleware, ClsModule } from 'nestjs-cls';
 import type { Request } from 'express';
 import { CARRIER, UserContext } from './user-context';
 
@@ -10,7 +10,9 @@ import { CARRIER, UserContext } from './user-context';
   imports: [
     ClsModule.forRoot({
       middleware: {
-        mount: true,
+        // Mounted below instead: nestjs-cls mounts at '/', which Nest puts under the global
+        // prefix, so the routes outside /api (/ag-ui, ...) would have no context.
+        mount: false,
         saveReq: false,
         generateId: false,
         setup: (cls, req: Request) => cls.set(CARRIER, req),
@@ -20,4 +22,8 @@ import { CARRIER, UserContext } from './user-context';
   providers: [UserContext],
   exports: [UserContext],
 })
-export class ContextModule {}
+export class ContextModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ClsMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}
