@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { requestIdOf } from './common/request-id';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { dataSourceOptions } from '../ormconfig';
+import { AgUiModule } from './ag-ui/ag-ui.module';
 import { WorkerModule } from './agents/worker.module';
 import { AuthModule } from './auth/auth.module';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
@@ -131,7 +132,7 @@ export class AppModule {
         LimitsModule,
         HealthModule,
         MetricsModule,
-        ...(serves ? [RestModule, WsModule, WebModule.forRoot(web)] : []),
+        ...(serves ? [RestModule, WsModule, AgUiModule, WebModule.forRoot(web)] : []),
         ...(executes ? [WorkerModule] : []),
         ThreadSearchModule,
       ],

@@ -12,6 +12,7 @@ import { toErrorPayload } from './common/error-response';
 import { requestIdOf } from './common/request-id';
 import { MAX_BODY_BYTES, MAX_QUERY_BYTES } from './common/limits';
 import { EnvironmentVariables } from './config/env.validation';
+import { AG_UI_ROUTES } from './ag-ui/ag-ui.module';
 import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
 import { createOpenApiDocument } from './rest/openapi.document';
 import { setupAsyncApi } from './ws/asyncapi/asyncapi.setup';
@@ -48,7 +49,9 @@ export function configureApp(app: INestApplication): INestApplication {
   (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
   app.useWebSocketAdapter(new GatewayWsAdapter(app));
   // Where orchestrators and scrapers look: /health/live, /health/ready, /metrics.
-  app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED_HEALTH_ROUTES, 'metrics'] });
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: [...UNPREFIXED_HEALTH_ROUTES, 'metrics', ...AG_UI_ROUTES],
+  });
   if (config.get('DOCS_ENABLED', { infer: true }) === 'true') {
     // The WebSocket's AsyncAPI document: /docs/ws (a page) and /docs/ws-json.
     setupAsyncApi(app, 'docs/ws');

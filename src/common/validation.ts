@@ -206,6 +206,47 @@ function storableJson(value: unknown): boolean {
   return true;
 }
 
+// Keys named after Object.prototype's members (`__proto__`, `constructor`, `toString`, ...) or
+// `prototype`, anywhere in a JSON value, as dotted paths: refused even where a protocol allows
+// fields of its own choosing (its schema is loose), as code walking the value could be fooled by
+// them. Walked with a stack of its own, after the depth was bounded.
+const PROTOTYPE_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+export function prototypeKeysIn(value: unknown): string[] {
+  const found: string[] = [];
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    for (const [key, child] of Object.entries(node)) {
+      const at = path ? `${path}.${key}` : key;
+      if (PROTOTYPE_NAMES.has(key)) found.push(at);
+      else stack.push([child, at]);
+    }
+  }
+  return found;
+}
+
+// A loosely specified JSON body (a protocol's own schema) as safe to walk as a DTO's, field by
+// field: no field nested deeper than MAX_JSON_DEPTH, no prototype-named key at any depth, all
+// text storable. Each problem names the field (or the path to the key).
+export function screenLooseJson(value: unknown): FieldError[] {
+  if (!isPlainObject(value)) return [];
+  const errors: FieldError[] = [];
+  for (const [field, child] of Object.entries(value)) {
+    const refuse = (message: string) => errors.push({ field, messages: [`${field} ${message}`] });
+    if (PROTOTYPE_NAMES.has(field)) refuse('should not exist');
+    else if (depthOf(child, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      refuse(`is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    } else {
+      for (const path of prototypeKeysIn(child)) {
+        errors.push({ field: `${field}.${path}`, messages: [`${field}.${path} should not exist`] });
+      }
+      if (!storableJson(child)) refuse(UNSTORABLE);
+    }
+  }
+  return errors;
+}
+
 function isPlainObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,0 +1,286 @@
+import { EventType } from '@ag-ui/core';
+import { RunEvent } from '../runs/run-event';
+
+// One AG-UI event as it goes on the wire (the protocol's BaseEvent: a `type` and its fields).
+export interface AgUiEvent {
+  type: EventType;
+  [field: string]: unknown;
+}
+
+// The AG-UI events one of our run events becomes, and whether the AG-UI stream ends with them
+// (it ends on the run's end, and on an approval the run waits for: AG-UI's interrupt outcome).
+export interface Translated {
+  seq: number;
+  events: AgUiEvent[];
+  final: boolean;
+}
+
+// Turns one run's events into AG-UI events for one stream. AG-UI wants explicit START/END pairs
+// around streamed text, reasoning and sub-agent steps, where our log has a flat sequence of
+// deltas: the translator keeps what is open and closes it when the sequence moves on. It starts
+// empty on a resumed stream too: a message still open at the resume point is opened again under
+// the same id, so the client's verifier sees a well-formed stream either way.
+export class AgUiTranslator {
+  // The id of the text and of the reasoning message open now.
+  private text: string | null = null;
+  private reasoning: string | null = null;
+  private step: string | null = null;
+  // Bumped by agent_resumed: the step's text is streamed again, as a new message.
+  private attempt = 0;
+  // Tool calls already shown to the client: at approval_required, or an earlier stream's
+  // approval (a call that needed one was shown before it was answered).
+  private readonly announced = new Set<string>();
+
+  // `answered`: the run's approvals decided before the stream opened. Replaying the log past one
+  // of them, the stream goes on (the run did), where a pending one ends it as an interrupt.
+  constructor(
+    private readonly ids: { threadId: string; runId: string; agent: string },
+    private readonly answered: ReadonlySet<string> = new Set(),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  started(input?: object): AgUiEvent {
+    return this.event(EventType.RUN_STARTED, {
+      threadId: this.ids.threadId,
+      runId: this.ids.runId,
+      ...(input ? { input } : {}),
+    });
+  }
+
+  translate(event: RunEvent): Translated {
+    const out: AgUiEvent[] = [];
+    let final = false;
+    const data = event.data;
+    this.enterStep(event.agent_name, out);
+    switch (event.type) {
+      case 'agent_response_chunk':
+        this.closeReasoning(out);
+        this.openText(event, out);
+        out.push(
+          this.event(EventType.TEXT_MESSAGE_CONTENT, { messageId: this.text, delta: data.text }),
+        );
+        break;
+      case 'agent_thinking':
+        this.closeText(out);
+        this.openReasoning(event, out);
+        out.push(
+          this.event(EventType.REASONING_MESSAGE_CONTENT, {
+            messageId: this.reasoning,
+            delta: data.text,
+          }),
+        );
+        break;
+      case 'tool_executing':
+        this.closeStreams(out);
+        this.announce(event, out);
+        break;
+      case 'tool_completed':
+        this.closeStreams(out);
+        out.push(
+          this.event(EventType.TOOL_CALL_RESULT, {
+            messageId: `${this.callId(event)}-result`,
+            toolCallId: this.callId(event),
+            role: 'tool',
+            content: JSON.stringify(data.result ?? null),
+            ...(data.is_error ? { error: errorOf(data.result) } : {}),
+          }),
+        );
+        break;
+      case 'approval_required':
+        this.closeStreams(out);
+        this.announce(event, out);
+        if (this.answered.has(String(data.interrupt_id))) {
+          out.push(this.custom('approval_required', data));
+          break;
+        }
+        this.leaveStep(out);
+        out.push(
+          this.event(EventType.RUN_FINISHED, {
+            threadId: this.ids.threadId,
+            runId: this.ids.runId,
+            outcome: {
+              type: 'interrupt',
+              interrupts: [
+                {
+                  id: data.interrupt_id,
+                  reason: 'tool_approval',
+                  message: `Allow ${String(data.tool)} to run?`,
+                  toolCallId: this.callId(event),
+                  responseSchema: APPROVAL_RESPONSE,
+                  metadata: { run_id: event.run_id, tool: data.tool, arguments: data.arguments },
+                },
+              ],
+            },
+          }),
+        );
+        final = true;
+        break;
+      case 'approval_resolved':
+        this.announced.add(this.callId(event));
+        out.push(this.custom('approval_resolved', data));
+        break;
+      case 'tool_progress':
+        out.push(this.custom('tool_progress', data));
+        break;
+      case 'agent_resumed':
+        // What was streamed of the step after after_seq comes again: the open message ends
+        // here and the repeat is a new one.
+        this.closeStreams(out);
+        this.attempt = event.seq;
+        out.push(this.custom('agent_resumed', data));
+        break;
+      case 'agent_completed':
+        this.closeAll(out);
+        out.push(
+          this.event(EventType.RUN_FINISHED, {
+            threadId: this.ids.threadId,
+            runId: this.ids.runId,
+            result: data.answer,
+            outcome: { type: 'success' },
+          }),
+        );
+        final = true;
+        break;
+      case 'agent_cancelled':
+        this.closeAll(out);
+        out.push(
+          this.event(EventType.RUN_FINISHED, {
+            threadId: this.ids.threadId,
+            runId: this.ids.runId,
+            outcome: { type: 'cancelled' },
+          }),
+        );
+        final = true;
+        break;
+      case 'agent_error':
+        this.closeAll(out);
+        out.push(
+          this.event(EventType.RUN_ERROR, {
+            message: data.message,
+            ...(typeof data.code === 'string' ? { code: data.code } : {}),
+          }),
+        );
+        final = true;
+        break;
+      case 'agent_started':
+        break;
+    }
+    return { seq: event.seq, events: out, final };
+  }
+
+  private announce(event: RunEvent, out: AgUiEvent[]): void {
+    const toolCallId = this.callId(event);
+    if (this.announced.has(toolCallId)) return;
+    this.announced.add(toolCallId);
+    out.push(
+      this.event(EventType.TOOL_CALL_START, { toolCallId, toolCallName: event.data.tool }),
+      this.event(EventType.TOOL_CALL_ARGS, {
+        toolCallId,
+        delta: JSON.stringify(event.data.arguments ?? {}),
+      }),
+      this.event(EventType.TOOL_CALL_END, { toolCallId }),
+    );
+  }
+
+  // Call ids are the model's, unique within a run only ("call_1_1"); the client keeps the
+  // thread's calls side by side, so they are qualified by the run and, in a sub-agent, its name.
+  private callId(event: RunEvent): string {
+    return `${this.scope(event)}-${String(event.data.call_id)}`;
+  }
+
+  private scope(event: RunEvent): string {
+    return event.agent_name === this.ids.agent
+      ? event.run_id
+      : `${event.run_id}-${event.agent_name}`;
+  }
+
+  // A message per model turn (`step`) of each agent, per attempt.
+  private messageKey(event: RunEvent, kind: string): string {
+    const attempt = this.attempt ? `-a${this.attempt}` : '';
+    return `${this.scope(event)}-${kind}${Number(event.data.step ?? 0)}${attempt}`;
+  }
+
+  private openText(event: RunEvent, out: AgUiEvent[]): void {
+    const messageId = this.messageKey(event, 's');
+    if (this.text === messageId) return;
+    this.closeText(out);
+    this.text = messageId;
+    out.push(this.event(EventType.TEXT_MESSAGE_START, { messageId, role: 'assistant' }));
+  }
+
+  private openReasoning(event: RunEvent, out: AgUiEvent[]): void {
+    const messageId = this.messageKey(event, 'r');
+    if (this.reasoning === messageId) return;
+    this.closeReasoning(out);
+    this.reasoning = messageId;
+    out.push(
+      this.event(EventType.REASONING_START, { messageId }),
+      this.event(EventType.REASONING_MESSAGE_START, { messageId, role: 'reasoning' }),
+    );
+  }
+
+  private closeText(out: AgUiEvent[]): void {
+    if (!this.text) return;
+    out.push(this.event(EventType.TEXT_MESSAGE_END, { messageId: this.text }));
+    this.text = null;
+  }
+
+  private closeReasoning(out: AgUiEvent[]): void {
+    if (!this.reasoning) return;
+    const messageId = this.reasoning;
+    out.push(
+      this.event(EventType.REASONING_MESSAGE_END, { messageId }),
+      this.event(EventType.REASONING_END, { messageId }),
+    );
+    this.reasoning = null;
+  }
+
+  private closeStreams(out: AgUiEvent[]): void {
+    this.closeText(out);
+    this.closeReasoning(out);
+  }
+
+  private closeAll(out: AgUiEvent[]): void {
+    this.closeStreams(out);
+    this.leaveStep(out);
+  }
+
+  // A sub-agent's work is a step of the run, named after the sub-agent.
+  private enterStep(agent: string, out: AgUiEvent[]): void {
+    const step = agent === this.ids.agent ? null : agent;
+    if (step === this.step) return;
+    this.closeStreams(out);
+    this.leaveStep(out);
+    if (step) out.push(this.event(EventType.STEP_STARTED, { stepName: step }));
+    this.step = step;
+  }
+
+  private leaveStep(out: AgUiEvent[]): void {
+    if (!this.step) return;
+    out.push(this.event(EventType.STEP_FINISHED, { stepName: this.step }));
+    this.step = null;
+  }
+
+  private custom(name: string, value: unknown): AgUiEvent {
+    return this.event(EventType.CUSTOM, { name, value });
+  }
+
+  private event(type: EventType, fields: Record<string, unknown>): AgUiEvent {
+    return { type, timestamp: this.now(), ...fields };
+  }
+}
+
+// What a resume entry's payload may say about a tool approval (the interrupt's responseSchema).
+export const APPROVAL_RESPONSE = {
+  type: 'object',
+  properties: {
+    decision: { type: 'string', enum: ['approve', 'reject'], default: 'approve' },
+    message: { type: 'string', maxLength: 2000 },
+  },
+  additionalProperties: false,
+};
+
+function errorOf(result: unknown): string {
+  const error = (result as { error?: unknown } | null)?.error;
+  return typeof error === 'string' ? error : 'the tool call failed';
+}

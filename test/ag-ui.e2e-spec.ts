@@ -1,0 +1,307 @@
+import { HttpAgent, verifyEvents } from '@ag-ui/client';
+import { randomUUID } from 'node:crypto';
+import { from } from 'rxjs';
+import { readAgUi } from './support/ag-ui-sse';
+import { RestClient } from './support/rest-client';
+import { startTestApp, TestApp } from './support/test-app';
+
+// An AG-UI event as the tests look at it.
+type AgUiEvent = { type: string } & Record<string, any>;
+
+// The AG-UI channel driven by AG-UI's own client (@ag-ui/client's HttpAgent, whose event
+// verification rejects any malformed stream), against the real app.
+describe('AG-UI channel (/ag-ui)', () => {
+  let app: TestApp;
+  let token: string;
+  let rest: RestClient;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    token = await app.token('ag-ui-alice');
+    rest = new RestClient(app.http, token);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const agentFor = (query: string, threadId = randomUUID()) => {
+    const agent = new HttpAgent({
+      url: `${app.http}/ag-ui/supervisor`,
+      headers: { authorization: `Bearer ${token}` },
+      threadId,
+    });
+    agent.addMessage({ id: randomUUID(), role: 'user', content: query });
+    return agent;
+  };
+
+  async function run(agent: HttpAgent, parameters: Parameters<HttpAgent['runAgent']>[0] = {}) {
+    const events: AgUiEvent[] = [];
+    const result = await agent.runAgent(parameters, {
+      onEvent: ({ event }) => {
+        events.push(event as AgUiEvent);
+      },
+    });
+    const types: string[] = events.map((e) => e.type);
+    return { ...result, events, types };
+  }
+
+  // Runs events through the client's own verifier (the rules HttpAgent applies to a stream).
+  function verify(events: object[]): Promise<number> {
+    const verifier = verifyEvents(false) as unknown as (source: unknown) => {
+      subscribe(observer: object): unknown;
+    };
+    return new Promise((resolve, reject) => {
+      let count = 0;
+      verifier(from(events)).subscribe({
+        next: () => count++,
+        error: reject,
+        complete: () => resolve(count),
+      });
+    });
+  }
+
+  it('runs an agent end to end: tool call, streamed answer, result; the run is the same one REST sees', async () => {
+    const agent = agentFor('What is 17 * 23?');
+    const runId = randomUUID();
+    const { events, types, result, newMessages } = await run(agent, { runId });
+
+    expect(types[0]).toBe('RUN_STARTED');
+    expect(types.at(-1)).toBe('RUN_FINISHED');
+    const start = events.find((e) => e.type === 'TOOL_CALL_START') as never as Record<
+      string,
+      string
+    >;
+    expect(start.toolCallName).toBe('calculator');
+    const toolResult = events.find((e) => e.type === 'TOOL_CALL_RESULT') as never as {
+      content: string;
+      toolCallId: string;
+    };
+    expect(toolResult.toolCallId).toBe(start.toolCallId);
+    expect(JSON.parse(toolResult.content)).toMatchObject({ value: 391 });
+    expect(types).toContain('TEXT_MESSAGE_CONTENT');
+    expect(result).toContain('391');
+    const answer = newMessages.find((m) => m.role === 'assistant' && typeof m.content === 'string');
+    expect(answer?.content).toContain('391');
+
+    // The AG-UI runId is the run's client id, and threadId the thread's id, on every channel.
+    const status = await rest.get(`/api/agent/${runId}/status`);
+    expect(status.body).toMatchObject({
+      status: 'complete',
+      client_run_id: runId,
+      thread_id: agent.threadId,
+    });
+    const history = await rest.get(`/api/threads/${agent.threadId}/messages`);
+    expect(history.body.items.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('continues a thread: a second run on the same threadId sees the first', async () => {
+    const agent = agentFor('What is 6 * 7?');
+    await run(agent);
+    agent.addMessage({ id: randomUUID(), role: 'user', content: 'What is 2 + 2?' });
+    const second = await run(agent);
+    expect(second.result).toContain('4');
+    const runs = await rest.get(`/api/threads/${agent.threadId}/runs`);
+    expect(runs.body.items).toHaveLength(2);
+  });
+
+  it('ends at an approval with an interrupt, and a resume approves it and finishes the run', async () => {
+    const agent = agentFor('notify me that the build is done');
+    const first = await run(agent);
+    const finished = first.events.at(-1) as never as {
+      outcome: { type: string; interrupts: { id: string; reason: string; toolCallId: string }[] };
+    };
+    expect(finished.outcome.type).toBe('interrupt');
+    const [interrupt] = finished.outcome.interrupts;
+    expect(interrupt.reason).toBe('tool_approval');
+    // The call waiting for approval was shown before the interrupt.
+    expect(first.types).toContain('TOOL_CALL_START');
+
+    const second = await run(agent, {
+      resume: [{ interruptId: interrupt.id, status: 'resolved' }],
+    });
+    expect(second.types[0]).toBe('RUN_STARTED');
+    expect(second.types).not.toContain('TOOL_CALL_START');
+    const result = second.events.find((e) => e.type === 'TOOL_CALL_RESULT') as never as {
+      toolCallId: string;
+    };
+    expect(result.toolCallId).toBe(interrupt.toolCallId);
+    expect(second.events.at(-1)).toMatchObject({ outcome: { type: 'success' } });
+
+    // Approved once, by AG-UI, as REST reports it.
+    const approvals = await rest.get(`/api/threads/${agent.threadId}/runs`);
+    const runId = approvals.body.items[0].run_id;
+    const listed = await rest.get(`/api/agent/${runId}/approvals`);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ interrupt_id: interrupt.id, status: 'approved' }),
+    ]);
+  });
+
+  it('takes a rejection in the resume payload, and an approval given over REST first', async () => {
+    const agent = agentFor('notify me that the tests passed');
+    const first = await run(agent);
+    const { interrupts } = (
+      first.events.at(-1) as never as {
+        outcome: { interrupts: { id: string; metadata: { run_id: string } }[] };
+      }
+    ).outcome;
+    // Answered over REST: the AG-UI resume gets that answer back and follows the run on.
+    const answered = await rest.post(
+      `/api/agent/${interrupts[0].metadata.run_id}/approvals/${interrupts[0].id}`,
+      { decision: 'reject', message: 'not now' },
+    );
+    expect(answered.status).toBe(200);
+    const second = await run(agent, {
+      resume: [
+        { interruptId: interrupts[0].id, status: 'resolved', payload: { decision: 'reject' } },
+      ],
+    });
+    const resolved = second.events.find(
+      (e) => e.type === 'CUSTOM' && (e as never as { name: string }).name === 'approval_resolved',
+    ) as never as { value: { decision: string; message: string } };
+    expect(resolved.value).toMatchObject({ decision: 'reject', message: 'not now' });
+    expect(second.events.at(-1)).toMatchObject({
+      type: 'RUN_FINISHED',
+      outcome: { type: 'success' },
+    });
+  });
+
+  it('resumes a dropped stream with Last-Event-ID, and the rest is a valid AG-UI stream', async () => {
+    const body = {
+      threadId: randomUUID(),
+      runId: randomUUID(),
+      messages: [{ id: 'm1', role: 'user', content: 'wait 300 ms then what is 4 * 4?' }],
+    };
+    const url = `${app.http}/ag-ui/supervisor`;
+    const first = await readAgUi(url, body, {
+      token,
+      onEvent: (e) => e.type === 'TOOL_CALL_START',
+    });
+    expect(first.dropped).toBe(true);
+    const lastId = first.ids.at(-1)!;
+    expect(Number(lastId)).toBeGreaterThan(0);
+
+    const rest2 = await readAgUi(url, body, { token, lastEventId: lastId });
+    expect(rest2.ids.slice(1).every((id) => Number(id) > Number(lastId))).toBe(true);
+    await expect(verify(rest2.events)).resolves.toBe(rest2.events.length);
+    expect(rest2.events.at(-1)).toMatchObject({
+      type: 'RUN_FINISHED',
+      result: expect.stringContaining('16'),
+    });
+    // Nothing from before the drop came again: the wait call was started once.
+    const starts = [...first.events, ...rest2.events].filter((e) => e.type === 'TOOL_CALL_START');
+    expect(starts.map((e) => e.toolCallName)).toEqual(['wait', 'calculator']);
+  });
+
+  it('cancels a run by its runId; the stream ends with outcome cancelled', async () => {
+    const agent = agentFor('wait 30 seconds');
+    const runId = randomUUID();
+    const events: AgUiEvent[] = [];
+    let cancelled: Promise<{ body: unknown }> | undefined;
+    await agent.runAgent(
+      { runId },
+      {
+        onEvent: ({ event }) => {
+          events.push(event as AgUiEvent);
+          if (events.at(-1)!.type === 'TOOL_CALL_START') {
+            cancelled = rest.post(`/ag-ui/supervisor/runs/${runId}/cancel`);
+          }
+        },
+      },
+    );
+    expect((await cancelled)?.body).toMatchObject({ cancelled: true });
+    expect(events.at(-1)).toMatchObject({ type: 'RUN_FINISHED', outcome: { type: 'cancelled' } });
+    expect((await rest.get(`/api/agent/${runId}/status`)).body.status).toBe('cancelled');
+  });
+
+  it("puts a sub-agent's work in a step", async () => {
+    const { events, types } = await run(agentFor('ask the researcher to find notes about pg-boss'));
+    expect(types).toContain('STEP_STARTED');
+    expect(events.find((e) => e.type === 'STEP_STARTED')).toMatchObject({ stepName: 'researcher' });
+    expect(types.indexOf('STEP_FINISHED')).toBeGreaterThan(types.indexOf('STEP_STARTED'));
+  });
+
+  describe('refusals', () => {
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${app.http}/ag-ui/supervisor`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
+    const valid = () => ({
+      threadId: randomUUID(),
+      runId: randomUUID(),
+      messages: [{ id: 'm1', role: 'user', content: 'What is 1 + 1?' }],
+    });
+
+    it('names each bad field of a RunAgentInput', async () => {
+      const res = await post({ messages: 'no' });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as any;
+      expect(body.code).toBe('validation_failed');
+      expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+        'messages',
+        'runId',
+        'threadId',
+      ]);
+    });
+
+    it('takes fields of later protocol versions, but no prototype-named key anywhere', async () => {
+      const later = await post({ ...valid(), somethingNew: { a: 1 } });
+      expect(later.status).toBe(200);
+      await later.body?.cancel();
+      const text = JSON.stringify(valid()).replace(
+        '"messages":[{',
+        '"messages":[{"constructor":{"prototype":1},',
+      );
+      const hostile = await fetch(`${app.http}/ag-ui/supervisor`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: `{"__proto__":{"polluted":true},${text.slice(1)}`,
+      });
+      expect(hostile.status).toBe(400);
+      const body = (await hostile.json()) as any;
+      expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+        '__proto__',
+        'messages.0.constructor',
+      ]);
+    });
+
+    it('wants a user message, a known agent and a bearer token', async () => {
+      const noQuestion = await post({ ...valid(), messages: [] });
+      expect(noQuestion.status).toBe(400);
+      expect(((await noQuestion.json()) as any).errors[0].field).toBe('messages');
+
+      const unknown = await fetch(`${app.http}/ag-ui/nobody`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(valid()),
+      });
+      expect(unknown.status).toBe(400);
+      expect(((await unknown.json()) as any).errors[0].field).toBe('agent');
+
+      const anonymous = await post(valid(), { authorization: '' });
+      expect(anonymous.status).toBe(401);
+    });
+
+    it("does not reach another user's thread or interrupt", async () => {
+      const agent = agentFor('What is 3 + 3?');
+      await run(agent);
+      const mallory = await app.token('ag-ui-mallory');
+      const theirs = await post(
+        { ...valid(), threadId: agent.threadId },
+        { authorization: `Bearer ${mallory}` },
+      );
+      expect(theirs.status).toBe(404);
+      const resume = await post({
+        ...valid(),
+        messages: [],
+        resume: [{ interruptId: randomUUID(), status: 'resolved' }],
+      });
+      expect(resume.status).toBe(404);
+    });
+  });
+});
