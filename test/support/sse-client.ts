@@ -45,12 +45,16 @@ export function readSse(url: string, options: SseOptions): Promise<SseResult> {
         return res;
       },
     });
+    let done = false;
     const finish = (dropped: boolean) => {
+      done = true;
       source.close();
       resolve({ events, ids, dropped, headers });
     };
     for (const type of RUN_EVENT_TYPES) {
       source.addEventListener(type, (message) => {
+        // Events parsed from the same chunk still arrive after close(): they are not read.
+        if (done) return;
         const event = JSON.parse(message.data) as RunEvent;
         events.push(event);
         ids.push(message.lastEventId);
