@@ -6,6 +6,7 @@ import { AgentsApprovalsUsage1764100000000 } from './src/database/migrations/176
 import { DurableRuns1764200000000 } from './src/database/migrations/1764200000000-durable-runs';
 import { StreamTickets1764300000000 } from './src/database/migrations/1764300000000-stream-tickets';
 import { UnloggedRateLimits1764400000000 } from './src/database/migrations/1764400000000-unlogged-rate-limits';
+import { ClientThreadIds1764500000000 } from './src/database/migrations/1764500000000-client-thread-ids';
 import { RunEventRow } from './src/runs/run-event.entity';
 import { RunStateRow } from './src/runs/run-state.entity';
 import { Run } from './src/runs/run.entity';
@@ -25,6 +26,7 @@ export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOpt
       DurableRuns1764200000000,
       StreamTickets1764300000000,
       UnloggedRateLimits1764400000000,
+      ClientThreadIds1764500000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -83,25 +83,30 @@ describe('AG-UI channel (/ag-ui)', () => {
     const answer = newMessages.find((m) => m.role === 'assistant' && typeof m.content === 'string');
     expect(answer?.content).toContain('391');
 
-    // The AG-UI runId is the run's client id, and threadId the thread's id, on every channel.
+    // The AG-UI runId is the run's client id on every channel; threadId the client's id for the
+    // thread, which has its own id as any other.
     const status = await rest.get(`/api/agent/${runId}/status`);
-    expect(status.body).toMatchObject({
-      status: 'complete',
-      client_run_id: runId,
-      thread_id: agent.threadId,
-    });
-    const history = await rest.get(`/api/threads/${agent.threadId}/messages`);
+    expect(status.body).toMatchObject({ status: 'complete', client_run_id: runId });
+    const history = await rest.get(`/api/threads/${status.body.thread_id}/messages`);
     expect(history.body.items.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
   });
 
-  it('continues a thread: a second run on the same threadId sees the first', async () => {
+  it('continues a thread: a second run on the same threadId is on the same thread', async () => {
     const agent = agentFor('What is 6 * 7?');
-    await run(agent);
+    const firstId = randomUUID();
+    await run(agent, { runId: firstId });
     agent.addMessage({ id: randomUUID(), role: 'user', content: 'What is 2 + 2?' });
     const second = await run(agent);
     expect(second.result).toContain('4');
-    const runs = await rest.get(`/api/threads/${agent.threadId}/runs`);
+    const first = await rest.get(`/api/agent/${firstId}/status`);
+    const runs = await rest.get(`/api/threads/${first.body.thread_id}/runs`);
     expect(runs.body.items).toHaveLength(2);
+    // A thread made elsewhere is continued by its own id.
+    const made = await rest.post('/api/threads', { title: 'from REST' });
+    const onIt = agentFor('What is 5 + 5?', made.body.id);
+    expect((await run(onIt)).result).toContain('10');
+    const history = await rest.get(`/api/threads/${made.body.id}/messages`);
+    expect(history.body.items).toHaveLength(2);
   });
 
   it('ends at an approval with an interrupt, and a resume approves it and finishes the run', async () => {
@@ -128,8 +133,7 @@ describe('AG-UI channel (/ag-ui)', () => {
     expect(second.events.at(-1)).toMatchObject({ outcome: { type: 'success' } });
 
     // Approved once, by AG-UI, as REST reports it.
-    const approvals = await rest.get(`/api/threads/${agent.threadId}/runs`);
-    const runId = approvals.body.items[0].run_id;
+    const runId = (interrupt as never as { metadata: { run_id: string } }).metadata.run_id;
     const listed = await rest.get(`/api/agent/${runId}/approvals`);
     expect(listed.body).toEqual([
       expect.objectContaining({ interrupt_id: interrupt.id, status: 'approved' }),
@@ -289,13 +293,24 @@ describe('AG-UI channel (/ag-ui)', () => {
 
     it("does not reach another user's thread or interrupt", async () => {
       const agent = agentFor('What is 3 + 3?');
-      await run(agent);
+      const runId = randomUUID();
+      await run(agent, { runId });
+      const ours = (await rest.get(`/api/agent/${runId}/status`)).body.thread_id;
       const mallory = await app.token('ag-ui-mallory');
-      const theirs = await post(
-        { ...valid(), threadId: agent.threadId },
-        { authorization: `Bearer ${mallory}` },
-      );
-      expect(theirs.status).toBe(404);
+      // Alice's threadId, and her thread's own id: for mallory they are ids of threads of her own.
+      for (const threadId of [agent.threadId, ours]) {
+        const theirs = await readAgUi(
+          `${app.http}/ag-ui/supervisor`,
+          { ...valid(), threadId },
+          { token: mallory },
+        );
+        expect(theirs.events.at(-1)).toMatchObject({ type: 'RUN_FINISHED' });
+      }
+      const history = await rest.get(`/api/threads/${ours}/messages`);
+      expect(history.body.items).toHaveLength(2);
+      const malloryThreads = await new RestClient(app.http, mallory).get('/api/threads');
+      expect(malloryThreads.body.items).toHaveLength(2);
+      expect(malloryThreads.body.items.map((t: { id: string }) => t.id)).not.toContain(ours);
       const resume = await post({
         ...valid(),
         messages: [],

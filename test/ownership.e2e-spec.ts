@@ -88,6 +88,26 @@ const REST_CASES: Record<string, RestCase[]> = {
   'GET /api/threads/{id}/runs': [(r) => get(`/api/threads/${r.thread}/runs`)],
   'POST /api/stream-tickets': [() => post('/api/stream-tickets')],
   'GET /api/usage': [(_r, own) => get(`/api/usage?from=2000-01-01T00:00:00Z&to=${own.until}`)],
+  // AG-UI: alice's thread id names a new thread of bob's, as an id nobody has does.
+  'POST /ag-ui/{agent}': [
+    (r) =>
+      post('/ag-ui/supervisor', {
+        threadId: r.thread,
+        runId: `ag-ui-${r.keys[0]}`,
+        messages: [{ id: 'm1', role: 'user', content: 'What is 1 + 1?' }],
+      }),
+    (r) =>
+      post('/ag-ui/supervisor', {
+        threadId: r.thread,
+        runId: `ag-ui-${r.keys[1]}`,
+        messages: [],
+        resume: [{ interruptId: r.interrupt, status: 'resolved' }],
+      }),
+  ],
+  'POST /ag-ui/{agent}/runs/{run_id}/cancel': [
+    (r) => post(`/ag-ui/supervisor/runs/${r.run}/cancel`),
+    (r) => post(`/ag-ui/supervisor/runs/${r.clientRun}/cancel`),
+  ],
 };
 
 type WsCase = (refs: Refs, own: Own) => unknown;
@@ -151,6 +171,7 @@ function normalized(text: string, refs: Refs): string {
   return out
     .replace(UUID, '<uuid>')
     .replace(TIME, '<time>')
+    .replace(/"timestamp":\d+/g, '"timestamp":<ms>')
     .replace(/"ticket":"[\w-]+"/g, '"ticket":"<ticket>"');
 }
 

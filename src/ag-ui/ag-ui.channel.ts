@@ -4,7 +4,6 @@ import { RunAgentInputSchema } from '@ag-ui/core/schemas';
 import { concat, from, map, mergeMap, Observable, of, takeWhile } from 'rxjs';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { DomainError, FieldError } from '../common/domain.error';
-import { isUuid } from '../common/ids';
 import { screenLooseJson, validatePayload } from '../common/validation';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { recordPush } from '../metrics/metrics';
@@ -30,9 +29,9 @@ const INPUT_FIELDS: Record<string, string> = {
 };
 
 // The AG-UI channel: a RunAgentInput in, the run's events out as AG-UI events. The input's
-// threadId and runId are the thread's id and the run's client id, so the same POST again (a
-// reconnect, with Last-Event-ID) finds the same run, and the run is the same one every other
-// channel sees. Everything goes through MessageHandlerService, as REST and the WebSocket do.
+// threadId names the user's thread (its id, or the client's own id for it: a new one makes a
+// thread) and runId is the run's client id, so the same POST again (a reconnect, with
+// Last-Event-ID) finds the same run, and the run is the same one every other channel sees. Everything goes through MessageHandlerService, as REST and the WebSocket do.
 @Injectable()
 export class AgUiChannel {
   constructor(private readonly handler: MessageHandlerService) {}
@@ -112,10 +111,7 @@ function parseInput(body: unknown): RunAgentInput {
   const unsafe = screenLooseJson(body);
   if (unsafe.length > 0) throw DomainError.validation(unsafe);
   const parsed = RunAgentInputSchema.safeParse(body);
-  if (parsed.success) {
-    if (isUuid(parsed.data.threadId)) return parsed.data;
-    throw DomainError.validation([{ field: 'threadId', messages: ['threadId must be a UUID'] }]);
-  }
+  if (parsed.success) return parsed.data;
   const byField = new Map<string, string[]>();
   for (const issue of parsed.error.issues) {
     const field = issue.path.map(String).join('.') || 'body';

@@ -228,7 +228,7 @@ export class MessageHandlerService {
 
   // The seq of the run's first event that matches, 0 if none does.
   private async seqOf(runId: string, match: (event: RunEvent) => boolean): Promise<number> {
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await this.agents.events(runId, after, 1000);
       const found = page.find(match);
       if (found) return found.seq;

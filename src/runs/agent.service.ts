@@ -24,8 +24,8 @@ export interface NewRun {
   agent?: string;
   model?: string;
   strategy?: MultitaskStrategy;
-  // threadId may name a thread that does not exist yet: it is created with that id (protocols
-  // whose clients choose thread ids: AG-UI, the Agent Protocol).
+  // threadId is the thread's id or the client's own id for it, and a thread is made under it when
+  // the user has none (protocols whose clients choose thread ids: AG-UI, the Agent Protocol).
   openThread?: boolean;
 }
 
@@ -87,7 +87,7 @@ export class AgentService {
     const thread = !input.threadId
       ? await this.threads.create(userId, { title }, tx.manager)
       : input.openThread
-        ? await this.threads.openWithId(userId, input.threadId, title, tx.manager)
+        ? await this.threads.openByRef(userId, input.threadId, title, tx.manager)
         : await this.threads.require(userId, input.threadId, tx.manager, true);
     // The same client id may have been used while this waited for the thread's lock.
     const raced = input.threadId ? await this.findByClientId(input, tx) : null;
@@ -178,7 +178,9 @@ export class AgentService {
   private async findByClientId(input: NewRun, tx?: Tx): Promise<Run | null> {
     if (!input.clientRunId) return null;
     const run = await this.runs.findByClientId(this.ctx.userId, input.clientRunId, tx);
-    if (run && (run.query !== input.query || (input.threadId && input.threadId !== run.threadId))) {
+    // (A client's thread id is not the thread's own: only the query is compared then.)
+    const otherThread = input.threadId && !input.openThread && input.threadId !== run?.threadId;
+    if (run && (run.query !== input.query || otherThread)) {
       throw new DomainError(
         'idempotency_conflict',
         `id ${input.clientRunId} was already used for a different request`,

@@ -15,6 +15,10 @@ export class Thread {
   @Column({ name: 'user_id', type: 'varchar', length: 200 })
   userId: string;
 
+  // The client's own id for the thread (AG-UI threadId, Agent Protocol thread_id), unique per user.
+  @Column({ name: 'client_thread_id', type: 'varchar', length: 200, nullable: true })
+  clientThreadId: string | null;
+
   @Column({ type: 'varchar', length: 500, nullable: true })
   title: string | null;
 

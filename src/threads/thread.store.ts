@@ -25,22 +25,34 @@ export class ThreadStore {
     return repo.save(thread);
   }
 
-  // The user's thread with this id, made now (titled `title`) if no thread has the id, and locked
-  // as require(..., lock) does: for protocols whose clients choose thread ids. An id another user
-  // (or a deleted thread) holds is not found, as if it did not exist.
-  async openWithId(
+  // The user's thread named `ref` (its id, or the client's id for it), made now (titled `title`,
+  // with `ref` as its client id) if the user has none: for protocols whose clients choose thread
+  // ids. Another user's thread id is, for this user, just an id: it names a new thread of theirs,
+  // so nothing tells them the other exists. Locked as require(..., lock) does.
+  async openByRef(
     userId: string,
-    threadId: string,
+    ref: string,
     title: string,
     manager: EntityManager,
   ): Promise<Thread> {
-    if (isUuid(threadId)) {
-      await manager.query(
-        'INSERT INTO threads (id, user_id, title) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
-        [threadId, userId, title],
-      );
-    }
-    return this.require(userId, threadId, manager, true);
+    await manager.query(
+      `INSERT INTO threads (user_id, client_thread_id, title)
+       SELECT $1::varchar, $2::varchar, $3::varchar
+       WHERE NOT EXISTS (
+         SELECT 1 FROM threads WHERE user_id = $1::varchar AND id::text = $2::varchar AND deleted_at IS NULL
+       )
+       ON CONFLICT (user_id, client_thread_id) WHERE client_thread_id IS NOT NULL AND deleted_at IS NULL
+       DO NOTHING`,
+      [userId, ref, title],
+    );
+    // The thread's own id wins over a client id that happens to be the same text.
+    const rows = await manager.getRepository(Thread).find({
+      where: [...(isUuid(ref) ? [{ id: ref, userId }] : []), { clientThreadId: ref, userId }],
+      take: 2,
+    });
+    const found = rows.find((t) => t.id === ref) ?? rows[0];
+    if (!found) throw DomainError.notFound('thread', ref);
+    return this.require(userId, found.id, manager, true);
   }
 
   // With `lock` (inside a transaction) the row stays locked until commit: see lockForRuns.

@@ -60,11 +60,7 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
   user_message: op({
     dto: UserMessageFrameDto,
     run: async ({ thread_id, idempotency_key, ...dto }, ctx) => {
-      const { started, events } = await handler(ctx).sendAndFollow(
-        thread_id,
-        dto,
-        idempotency_key,
-      );
+      const { started, events } = await handler(ctx).sendAndFollow(thread_id, dto, idempotency_key);
       return { type: 'ack', payload: started, follow: { runId: started.run_id, events } };
     },
   }),

@@ -48,14 +48,17 @@ export class WsSession {
   // Timers fire at once past 2^31-1 ms (about 24.8 days): a longer wait is taken in steps.
   private expireAt(expiresAt: number): void {
     const left = Math.max(0, expiresAt - Date.now());
-    this.expiry = setTimeout(() => {
-      if (left > MAX_TIMER_MS) return this.expireAt(expiresAt);
-      this.send({
-        type: 'error',
-        payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
-      });
-      this.socket.close(UNAUTHORIZED_CLOSE, 'token expired');
-    }, Math.min(left, MAX_TIMER_MS));
+    this.expiry = setTimeout(
+      () => {
+        if (left > MAX_TIMER_MS) return this.expireAt(expiresAt);
+        this.send({
+          type: 'error',
+          payload: { code: 'unauthorized', message: 'The bearer token has expired; reconnect' },
+        });
+        this.socket.close(UNAUTHORIZED_CLOSE, 'token expired');
+      },
+      Math.min(left, MAX_TIMER_MS),
+    );
     this.expiry.unref();
   }
 

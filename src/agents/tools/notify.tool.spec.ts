@@ -27,7 +27,10 @@ describe('NotifyTool', () => {
     }
   });
 
-  it.each([{}, { message: '' }, { message: 'x'.repeat(501) }, { message: 5 }])('refuses %p', (args) => {
-    expect(declared().input.safeParse(args).success).toBe(false);
-  });
+  it.each([{}, { message: '' }, { message: 'x'.repeat(501) }, { message: 5 }])(
+    'refuses %p',
+    (args) => {
+      expect(declared().input.safeParse(args).success).toBe(false);
+    },
+  );
 });
