@@ -28,6 +28,7 @@ import { ThreadSearchModule } from './thread-search/thread-search.module';
 import { WebModule, WebOptions } from './web/web.module';
 import { WsModule } from './ws/ws.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { McpModule } from './mcp/mcp.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
 
@@ -132,7 +133,7 @@ export class AppModule {
         LimitsModule,
         HealthModule,
         MetricsModule,
-        ...(serves ? [RestModule, WsModule, AgUiModule, WebModule.forRoot(web)] : []),
+        ...(serves ? [RestModule, WsModule, AgUiModule, McpModule, WebModule.forRoot(web)] : []),
         ...(executes ? [WorkerModule] : []),
         ThreadSearchModule,
       ],

@@ -58,6 +58,17 @@ export class SseWriter implements BeforeApplicationShutdown {
     for (const end of [...this.open]) end();
   }
 
+  // A stream another library writes (the MCP SDK's transport): ended with the others at shutdown,
+  // by `end`, so the client reconnects elsewhere.
+  track(res: Response, end: () => void): void {
+    const stop = (): void => {
+      if (this.open.delete(stop)) end();
+    };
+    this.open.add(stop);
+    res.once('close', () => this.open.delete(stop));
+    if (this.closing) stop();
+  }
+
   // A run's events as our own SSE frames. `null`: the run has ended and the client has
   // everything; 204 tells an EventSource to stop reconnecting, which a closed 200 stream would not.
   pipe(events: Observable<RunEvent> | null, req: Request, res: Response): void {

@@ -14,6 +14,8 @@ export class CuttableProxy {
   private blocking = false;
   // How many WebSocket handshakes reached the app, for a test to see a reconnect happen.
   handshakes = 0;
+  // The first line of every HTTP request that passed (`GET /mcp HTTP/1.1`).
+  readonly requests: string[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -39,6 +41,11 @@ export class CuttableProxy {
     for (const link of this.links) if (link.websocket) this.drop(link);
   }
 
+  // Every connection open now, HTTP ones too, dropped as a network would; new ones pass.
+  cutAll(): void {
+    for (const link of this.links) this.drop(link);
+  }
+
   restore(): void {
     this.blocking = false;
   }
@@ -53,6 +60,8 @@ export class CuttableProxy {
     const link: Link = { client, upstream, websocket: false };
     this.links.add(link);
     client.on('data', (chunk: Buffer) => {
+      const line = /^[A-Z]+ \S+ HTTP\/1\.1/.exec(chunk.toString('latin1', 0, 200));
+      if (line) this.requests.push(line[0]);
       // A browser opens a connection of its own for each WebSocket; its first bytes say so.
       if (!link.websocket && /^GET \/ws[?/ ]/.test(chunk.toString('latin1', 0, 16))) {
         link.websocket = true;

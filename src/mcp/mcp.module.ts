@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { AgentsModule } from '../agents/agents.module';
+import { MessagingModule } from '../messaging/messaging.module';
+import { SseModule } from '../sse/sse.module';
+import { McpChannel } from './mcp.channel';
+import { McpController } from './mcp.controller';
+
+// The MCP channel (Streamable HTTP) at /mcp: the agents as tools, over the shared services.
+@Module({
+  imports: [MessagingModule, SseModule, AgentsModule],
+  controllers: [McpController],
+  providers: [McpChannel],
+})
+export class McpModule {}
+
+// Outside the /api prefix: MCP clients are given the server's URL as it is.
+export const MCP_ROUTES = ['mcp'];
