@@ -1,3 +1,6 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
 import { readAgUi } from './support/ag-ui-sse';
 import { Channel, openChannel } from './support/channels';
@@ -147,13 +150,110 @@ class AgUiRunChannel implements RunChannel {
   }
 }
 
+// MCP: the agent's tool starts a run; follow_run, cancel_run and approve act on any run.
+class McpRunChannel implements RunChannel {
+  readonly name = 'mcp';
+  private readonly calls: Promise<unknown>[] = [];
+
+  private constructor(
+    private readonly client: Client,
+    private readonly rest: RestClient,
+  ) {}
+
+  static async open(app: TestApp, token: string): Promise<McpRunChannel> {
+    const client = new Client({ name: 'cross-channel', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${app.http}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    return new McpRunChannel(client, new RestClient(app.http, token));
+  }
+
+  // The call runs on (to the run's end or approval); the run exists once its first event came.
+  async start(query: string): Promise<RunRef> {
+    let started!: (runId: string) => void;
+    const first = new Promise<string>((resolve) => (started = resolve));
+    this.calls.push(
+      this.client.callTool({ name: 'supervisor', arguments: { query } }, CallToolResultSchema, {
+        onprogress: (p) => started(metaOf(p)['netra/run_id'] as string),
+      }),
+    );
+    // (REST tells the harness the run's client id, which is the MCP call's: other channels
+    // name the run by it.)
+    const status = (await this.rest.get(`/api/agent/${await first}/status`)).body;
+    return { id: status.client_run_id, query, thread_id: status.thread_id };
+  }
+
+  async follow(run: RunRef, until: Until = 'end') {
+    const abort = new AbortController();
+    const following = this.client.callTool(
+      { name: 'follow_run', arguments: { run_id: run.id } },
+      CallToolResultSchema,
+      {
+        signal: abort.signal,
+        onprogress: (p) => {
+          const event = metaOf(p)['netra/event'] as { type: string };
+          if (until === 'tool' && event.type === 'tool_executing') abort.abort();
+        },
+      },
+    );
+    try {
+      return this.outcome(await following);
+    } catch (err) {
+      if (abort.signal.aborted) return 'stopped' as const;
+      throw err;
+    }
+  }
+
+  async cancel(run: RunRef) {
+    const result = await this.client.callTool({
+      name: 'cancel_run',
+      arguments: { run_id: run.id },
+    });
+    expect(result.structuredContent).toMatchObject({ cancelled: true });
+  }
+
+  async approve(_run: RunRef, interruptId: string) {
+    const result = await this.client.callTool({
+      name: 'approve',
+      arguments: { interrupt_id: interruptId, decision: 'approve' },
+    });
+    return this.outcome(result);
+  }
+
+  async close() {
+    await Promise.allSettled(this.calls);
+    await this.client.close();
+  }
+
+  private outcome(result: unknown): Outcome {
+    const content = (result as { structuredContent: unknown }).structuredContent as {
+      status: string;
+      answer?: string;
+      interrupt_id?: string;
+    };
+    if (content.status === 'requires_action') {
+      return { end: 'interrupt', interruptId: content.interrupt_id };
+    }
+    if (content.status === 'complete') return { end: 'complete', answer: content.answer };
+    if (content.status === 'cancelled') return { end: 'cancelled' };
+    return { end: 'error' };
+  }
+}
+
+// A progress notification's _meta (the SDK's type for onprogress leaves it out; it is there).
+function metaOf(progress: object): Record<string, unknown> {
+  return (progress as { _meta?: Record<string, unknown> })._meta ?? {};
+}
+
 function outcomeOf(type: string, answer: unknown): Outcome {
   if (type === 'agent_completed') return { end: 'complete', answer: String(answer) };
   if (type === 'agent_cancelled') return { end: 'cancelled' };
   return { end: 'error' };
 }
 
-const CHANNELS = ['rest', 'ws', 'ag-ui'] as const;
+const CHANNELS = ['rest', 'ws', 'ag-ui', 'mcp'] as const;
 const PAIRS = CHANNELS.flatMap((a) => CHANNELS.filter((b) => b !== a).map((b) => [a, b]));
 
 // One scenario table, run over every pair of channels: a run started on the first is followed,
@@ -169,6 +269,7 @@ describe('a run started on one channel is followed, cancelled and approved on an
     channels.set('rest', new NativeChannel('rest', await openChannel('rest', app, user)));
     channels.set('ws', new NativeChannel('ws', await openChannel('ws', app, user)));
     channels.set('ag-ui', new AgUiRunChannel(app, token));
+    channels.set('mcp', await McpRunChannel.open(app, token));
   });
   afterAll(async () => {
     for (const channel of channels.values()) await channel.close();
