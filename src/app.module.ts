@@ -29,6 +29,7 @@ import { WebModule, WebOptions } from './web/web.module';
 import { WsModule } from './ws/ws.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { McpModule } from './mcp/mcp.module';
+import { LgModule } from './lg/lg.module';
 
 type Config = ConfigService<EnvironmentVariables, true>;
 
@@ -133,7 +134,9 @@ export class AppModule {
         LimitsModule,
         HealthModule,
         MetricsModule,
-        ...(serves ? [RestModule, WsModule, AgUiModule, McpModule, WebModule.forRoot(web)] : []),
+        ...(serves
+          ? [RestModule, WsModule, AgUiModule, LgModule, McpModule, WebModule.forRoot(web)]
+          : []),
         ...(executes ? [WorkerModule] : []),
         ThreadSearchModule,
       ],

@@ -14,6 +14,7 @@ import { MAX_BODY_BYTES, MAX_QUERY_BYTES } from './common/limits';
 import { EnvironmentVariables } from './config/env.validation';
 import { AG_UI_ROUTES } from './ag-ui/ag-ui.module';
 import { MCP_ROUTES } from './mcp/mcp.module';
+import { LG_ROUTES } from './lg/lg.controller';
 import { UNPREFIXED_HEALTH_ROUTES } from './health/health.module';
 import { createOpenApiDocument } from './rest/openapi.document';
 import { setupAsyncApi } from './ws/asyncapi/asyncapi.setup';
@@ -51,7 +52,7 @@ export function configureApp(app: INestApplication): INestApplication {
   app.useWebSocketAdapter(new GatewayWsAdapter(app));
   // Where orchestrators and scrapers look: /health/live, /health/ready, /metrics.
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: [...UNPREFIXED_HEALTH_ROUTES, 'metrics', ...AG_UI_ROUTES, ...MCP_ROUTES],
+    exclude: [...UNPREFIXED_HEALTH_ROUTES, 'metrics', ...AG_UI_ROUTES, ...MCP_ROUTES, ...LG_ROUTES],
   });
   if (config.get('DOCS_ENABLED', { infer: true }) === 'true') {
     // The WebSocket's AsyncAPI document: /docs/ws (a page) and /docs/ws-json.

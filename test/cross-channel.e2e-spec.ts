@@ -1,3 +1,4 @@
+import { Client as LgClient } from '@langchain/langgraph-sdk';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -242,6 +243,74 @@ class McpRunChannel implements RunChannel {
   }
 }
 
+// The Agent Protocol through the LangGraph SDK: a run is named by its thread and run_id; joinStream
+// follows it, a Command resume answers its approval.
+class LgRunChannel implements RunChannel {
+  readonly name = 'lg';
+  private readonly client: LgClient;
+
+  constructor(app: TestApp, token: string) {
+    this.client = new LgClient({
+      apiUrl: `${app.http}/lg`,
+      apiKey: null,
+      defaultHeaders: { authorization: `Bearer ${token}` },
+    });
+  }
+
+  async start(query: string): Promise<RunRef> {
+    const thread = await this.client.threads.create();
+    const run = await this.client.runs.create(thread.thread_id, 'supervisor', {
+      input: { messages: [{ type: 'human', content: query }] },
+    });
+    return { id: run.run_id, query, thread_id: thread.thread_id };
+  }
+
+  async follow(run: RunRef, until: Until = 'end') {
+    const stream = this.client.runs.joinStream(run.thread_id, run.id, {
+      streamMode: ['updates', 'values'],
+    });
+    return this.outcome(run, stream, until === 'tool');
+  }
+
+  async cancel(run: RunRef) {
+    await this.client.runs.cancel(run.thread_id, run.id, true);
+    expect((await this.client.runs.get(run.thread_id, run.id)).status).toBe('interrupted');
+  }
+
+  async approve(run: RunRef, _interruptId: string) {
+    const stream = this.client.runs.stream(run.thread_id, 'supervisor', {
+      command: { resume: { decision: 'approve' } },
+      streamMode: ['updates', 'values'],
+    });
+    return (await this.outcome(run, stream, false)) as Outcome;
+  }
+
+  close() {
+    return Promise.resolve();
+  }
+
+  private async outcome(
+    run: RunRef,
+    stream: AsyncIterable<{ event: string; data: any }>,
+    atTool: boolean,
+  ) {
+    let values: { messages?: { type: string; content: string }[] } = {};
+    for await (const part of stream) {
+      if (part.event === 'values') values = part.data;
+      if (part.event === 'updates' && part.data.__interrupt__) {
+        return { end: 'interrupt' as const, interruptId: part.data.__interrupt__[0].id as string };
+      }
+      const called = Object.values(part.data ?? {}).some((u: any) => u?.messages?.[0]?.tool_calls);
+      if (atTool && part.event === 'updates' && called) return 'stopped' as const;
+    }
+    const { status } = await this.client.runs.get(run.thread_id, run.id);
+    if (status === 'success')
+      return { end: 'complete' as const, answer: values.messages?.at(-1)?.content };
+    if (status === 'interrupted') return { end: 'cancelled' as const };
+    return { end: 'error' as const };
+  }
+}
+
 // A progress notification's _meta (the SDK's type for onprogress leaves it out; it is there).
 function metaOf(progress: object): Record<string, unknown> {
   return (progress as { _meta?: Record<string, unknown> })._meta ?? {};
@@ -253,7 +322,7 @@ function outcomeOf(type: string, answer: unknown): Outcome {
   return { end: 'error' };
 }
 
-const CHANNELS = ['rest', 'ws', 'ag-ui', 'mcp'] as const;
+const CHANNELS = ['rest', 'ws', 'ag-ui', 'mcp', 'lg'] as const;
 const PAIRS = CHANNELS.flatMap((a) => CHANNELS.filter((b) => b !== a).map((b) => [a, b]));
 
 // One scenario table, run over every pair of channels: a run started on the first is followed,
@@ -270,6 +339,7 @@ describe('a run started on one channel is followed, cancelled and approved on an
     channels.set('ws', new NativeChannel('ws', await openChannel('ws', app, user)));
     channels.set('ag-ui', new AgUiRunChannel(app, token));
     channels.set('mcp', await McpRunChannel.open(app, token));
+    channels.set('lg', new LgRunChannel(app, token));
   });
   afterAll(async () => {
     for (const channel of channels.values()) await channel.close();

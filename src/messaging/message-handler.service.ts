@@ -200,6 +200,16 @@ export class MessageHandlerService {
     return this.threads.list(page);
   }
 
+  // A thread by its id or the client's own id for it (protocols whose clients name threads).
+  findThread(ref: string): Promise<ThreadView> {
+    return this.threads.find(ref);
+  }
+
+  // The thread under the client's id `ref`, made with `dto` when there is none.
+  openThread(ref: string, dto: CreateThreadDto): Promise<{ thread: ThreadView; created: boolean }> {
+    return this.persistence.atomically((tx) => this.threads.open(ref, dto, tx));
+  }
+
   getThread(threadId: string): Promise<ThreadView> {
     return this.threads.get(threadId);
   }

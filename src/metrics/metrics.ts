@@ -115,8 +115,8 @@ const LIVE_WITHIN_S = 10;
 // on the same host or synchronised with it).
 // Called once per delivery (2,000 times an event on a run with 2,000 sockets): the labelled
 // children are looked up once, and the event's commit time is parsed once for all deliveries.
-export type PushChannel = 'ws' | 'sse' | 'ag-ui' | 'mcp';
-const CHANNELS: PushChannel[] = ['ws', 'sse', 'ag-ui', 'mcp'];
+export type PushChannel = 'ws' | 'sse' | 'ag-ui' | 'mcp' | 'lg';
+const CHANNELS: PushChannel[] = ['ws', 'sse', 'ag-ui', 'mcp', 'lg'];
 const pushed = Object.fromEntries(CHANNELS.map((c) => [c, eventsPushed.labels(c)]));
 const pushLag = Object.fromEntries(CHANNELS.map((c) => [c, commitToPush.labels(c)]));
 export function recordPush(channel: PushChannel, event: RunEvent): void {

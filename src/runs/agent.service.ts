@@ -87,7 +87,7 @@ export class AgentService {
     const thread = !input.threadId
       ? await this.threads.create(userId, { title }, tx.manager)
       : input.openThread
-        ? await this.threads.openByRef(userId, input.threadId, title, tx.manager)
+        ? await this.threads.openByRef(userId, input.threadId, { title }, tx.manager)
         : await this.threads.require(userId, input.threadId, tx.manager, true);
     // The same client id may have been used while this waited for the thread's lock.
     const raced = input.threadId ? await this.findByClientId(input, tx) : null;
@@ -177,7 +177,9 @@ export class AgentService {
 
   private async findByClientId(input: NewRun, tx?: Tx): Promise<Run | null> {
     if (!input.clientRunId) return null;
-    const run = await this.runs.findByClientId(this.ctx.userId, input.clientRunId, tx);
+    // A run's own id names it as well as its client id does: a protocol client that was handed
+    // the id (an Agent Protocol run_id) and sends it as its own (AG-UI's runId) follows that run.
+    const run = await this.runs.findByRef(this.ctx.userId, input.clientRunId, tx);
     // (A client's thread id is not the thread's own: only the query is compared then.)
     const otherThread = input.threadId && !input.openThread && input.threadId !== run?.threadId;
     if (run && (run.query !== input.query || otherThread)) {

@@ -41,10 +41,6 @@ export class RunStore {
     return byClientId ? toRun(byClientId) : null;
   }
 
-  findByClientId(userId: string, clientRunId: string, tx?: Tx): Promise<Run | null> {
-    return (tx?.manager ?? this.db.manager).getRepository(Run).findOneBy({ userId, clientRunId });
-  }
-
   listByThread(
     userId: string,
     threadId: string,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Page, pageWindow, PaginationQueryDto } from '../common/pagination.dto';
 import { UserContext } from '../context/user-context';
+import { DomainError } from '../common/domain.error';
 import { Tx } from '../database/transaction';
 import { CreateThreadDto, UpdateThreadDto } from './dto/thread-fields.dto';
 import { MessageView, ThreadView } from './thread.views';
@@ -17,6 +18,30 @@ export class ThreadService {
   async create(dto: CreateThreadDto, tx?: Tx): Promise<ThreadView> {
     const fields = { title: dto.title, metadata: dto.metadata };
     return ThreadView.of(await this.store.create(this.ctx.userId, fields, tx?.manager));
+  }
+
+  // By its id or the client's id for it.
+  async find(ref: string): Promise<ThreadView> {
+    const thread = await this.store.findByRef(this.ctx.userId, ref);
+    if (!thread) throw DomainError.notFound('thread', ref);
+    return ThreadView.of(thread);
+  }
+
+  // The thread under this client id, made (with `fields`) if there is none; `created` says which.
+  async open(
+    ref: string,
+    fields: CreateThreadDto,
+    tx: Tx,
+  ): Promise<{ thread: ThreadView; created: boolean }> {
+    const earlier = await this.store.findByRef(this.ctx.userId, ref, tx.manager);
+    if (earlier) return { thread: ThreadView.of(earlier), created: false };
+    const made = await this.store.openByRef(
+      this.ctx.userId,
+      ref,
+      { title: fields.title ?? null, metadata: fields.metadata },
+      tx.manager,
+    );
+    return { thread: ThreadView.of(made), created: true };
   }
 
   async get(threadId: string): Promise<ThreadView> {

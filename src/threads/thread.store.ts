@@ -25,6 +25,19 @@ export class ThreadStore {
     return repo.save(thread);
   }
 
+  // The user's live thread by its id or by the client's id for it (the id wins if both match).
+  async findByRef(
+    userId: string,
+    ref: string,
+    manager: EntityManager = this.db.manager,
+  ): Promise<Thread | null> {
+    const rows = await manager.getRepository(Thread).find({
+      where: [...(isUuid(ref) ? [{ id: ref, userId }] : []), { clientThreadId: ref, userId }],
+      take: 2,
+    });
+    return rows.find((t) => t.id === ref) ?? rows[0] ?? null;
+  }
+
   // The user's thread named `ref` (its id, or the client's id for it), made now (titled `title`,
   // with `ref` as its client id) if the user has none: for protocols whose clients choose thread
   // ids. Another user's thread id is, for this user, just an id: it names a new thread of theirs,
@@ -32,25 +45,20 @@ export class ThreadStore {
   async openByRef(
     userId: string,
     ref: string,
-    title: string,
+    fields: { title: string | null; metadata?: Record<string, unknown> },
     manager: EntityManager,
   ): Promise<Thread> {
     await manager.query(
-      `INSERT INTO threads (user_id, client_thread_id, title)
-       SELECT $1::varchar, $2::varchar, $3::varchar
+      `INSERT INTO threads (user_id, client_thread_id, title, metadata)
+       SELECT $1::varchar, $2::varchar, $3::varchar, $4::jsonb
        WHERE NOT EXISTS (
          SELECT 1 FROM threads WHERE user_id = $1::varchar AND id::text = $2::varchar AND deleted_at IS NULL
        )
        ON CONFLICT (user_id, client_thread_id) WHERE client_thread_id IS NOT NULL AND deleted_at IS NULL
        DO NOTHING`,
-      [userId, ref, title],
+      [userId, ref, fields.title, JSON.stringify(fields.metadata ?? {})],
     );
-    // The thread's own id wins over a client id that happens to be the same text.
-    const rows = await manager.getRepository(Thread).find({
-      where: [...(isUuid(ref) ? [{ id: ref, userId }] : []), { clientThreadId: ref, userId }],
-      take: 2,
-    });
-    const found = rows.find((t) => t.id === ref) ?? rows[0];
+    const found = await this.findByRef(userId, ref, manager);
     if (!found) throw DomainError.notFound('thread', ref);
     return this.require(userId, found.id, manager, true);
   }

@@ -7,6 +7,15 @@ export class ThreadView {
   @ApiProperty({ format: 'uuid', example: '5b0a3b8e-3c1e-4d8f-9a57-1f6f0a1c2b3d' })
   id: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      "The client's own id for the thread, when a protocol client named it (AG-UI's threadId, the Agent Protocol's thread_id)",
+  })
+  client_thread_id: string | null;
+
   @ApiProperty({ type: String, nullable: true, example: 'Quarterly numbers' })
   title: string | null;
 
@@ -22,6 +31,7 @@ export class ThreadView {
   static of(thread: Thread): ThreadView {
     return {
       id: thread.id,
+      client_thread_id: thread.clientThreadId ?? null,
       title: thread.title,
       metadata: thread.metadata,
       created_at: thread.createdAt.toISOString(),

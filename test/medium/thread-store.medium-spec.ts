@@ -16,7 +16,7 @@ describe('ThreadStore.openByRef (real PostgreSQL)', () => {
   afterAll(() => ctx?.close());
 
   const open = (userId: string, ref: string) =>
-    db.transaction((manager) => threads.openByRef(userId, ref, 'title', manager));
+    db.transaction((manager) => threads.openByRef(userId, ref, { title: 'title' }, manager));
 
   it('makes one thread for a client id, however many starts race for it', async () => {
     const opened = await Promise.all(Array.from({ length: 8 }, () => open('mia', 'chat-1')));

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AgentsModule } from '../agents/agents.module';
+import { MessagingModule } from '../messaging/messaging.module';
+import { SseModule } from '../sse/sse.module';
+import { LgChannel } from './lg.channel';
+import { LgController } from './lg.controller';
+
+// The Agent Protocol channel (LangGraph SDK compatible) at /lg, over the shared services.
+@Module({
+  imports: [MessagingModule, SseModule, AgentsModule],
+  controllers: [LgController],
+  providers: [LgChannel],
+})
+export class LgModule {}
