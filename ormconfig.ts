@@ -7,6 +7,7 @@ import { DurableRuns1764200000000 } from './src/database/migrations/176420000000
 import { StreamTickets1764300000000 } from './src/database/migrations/1764300000000-stream-tickets';
 import { UnloggedRateLimits1764400000000 } from './src/database/migrations/1764400000000-unlogged-rate-limits';
 import { ClientThreadIds1764500000000 } from './src/database/migrations/1764500000000-client-thread-ids';
+import { Webhooks1764600000000 } from './src/database/migrations/1764600000000-webhooks';
 import { RunEventRow } from './src/runs/run-event.entity';
 import { RunStateRow } from './src/runs/run-state.entity';
 import { Run } from './src/runs/run.entity';
@@ -27,6 +28,7 @@ export function dataSourceOptions(url = process.env.DATABASE_URL): DataSourceOpt
       StreamTickets1764300000000,
       UnloggedRateLimits1764400000000,
       ClientThreadIds1764500000000,
+      Webhooks1764600000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -72,6 +72,11 @@ const REST_CASES: Record<string, RestCase[]> = {
     (r, own) => post(`/api/agent/${own.run}/approvals/${r.interrupt}`, { decision: 'approve' }),
   ],
   'POST /api/agent/{run_id}/cancel': [(r) => post(`/api/agent/${r.run}/cancel`)],
+  'GET /api/agent/{run_id}/webhooks': [
+    (r) => get(`/api/agent/${r.run}/webhooks`),
+    (r) => get(`/api/agent/${r.clientRun}/webhooks`),
+  ],
+  'GET /api/webhooks/secret': [() => get('/api/webhooks/secret')],
   'POST /api/threads': [(r) => post('/api/threads', { title: 'mine' }, r.keys[0])],
   'GET /api/threads': [() => get('/api/threads?limit=100')],
   'GET /api/threads/{id}': [(r) => get(`/api/threads/${r.thread}`)],
@@ -141,6 +146,8 @@ const WS_CASES: Record<string, WsCase[]> = {
   update_thread: [(r) => ({ thread_id: r.thread, title: 'bob was here' })],
   delete_thread: [(r) => ({ thread_id: r.thread })],
   create_stream_ticket: [() => undefined],
+  get_webhook_secret: [() => undefined],
+  get_webhook_deliveries: [(r) => ({ run_id: r.run }), (r) => ({ run_id: r.clientRun })],
   get_usage: [(_r, own) => ({ from: '2000-01-01T00:00:00Z', to: own.until })],
   ping: [() => undefined],
 };
@@ -168,14 +175,16 @@ function normalized(text: string, refs: Refs): string {
     ...refs.keys.map((key, i): [string, string] => [`key-${i}`, key]),
   ];
   for (const [name, value] of named) out = out.split(value).join(`<${name}>`);
-  return out
-    .replace(UUID, '<uuid>')
-    .replace(TIME, '<time>')
-    .replace(/"timestamp":\d+/g, '"timestamp":<ms>')
-    // Ids bob chose for threads of his own (AG-UI's threadId: alice's thread id among them, in
-    // the attack, which named a new thread of bob's): his own, whatever text they are.
-    .replace(/"client_thread_id":"[^"]*"/g, '"client_thread_id":"<client>"')
-    .replace(/"ticket":"[\w-]+"/g, '"ticket":"<ticket>"');
+  return (
+    out
+      .replace(UUID, '<uuid>')
+      .replace(TIME, '<time>')
+      .replace(/"timestamp":\d+/g, '"timestamp":<ms>')
+      // Ids bob chose for threads of his own (AG-UI's threadId: alice's thread id among them, in
+      // the attack, which named a new thread of bob's): his own, whatever text they are.
+      .replace(/"client_thread_id":"[^"]*"/g, '"client_thread_id":"<client>"')
+      .replace(/"ticket":"[\w-]+"/g, '"ticket":"<ticket>"')
+  );
 }
 
 function missingRefs(): Refs {

@@ -26,7 +26,14 @@ const INPUT_FIELDS: Record<string, string> = {
   query: 'messages',
   id: 'runId',
   thread_id: 'threadId',
+  webhook: 'forwardedProps.webhook',
 };
+
+// AG-UI has no field for it: a run's webhook comes in forwardedProps.webhook.
+function webhookOf(input: RunAgentInput): { webhook?: unknown } {
+  const props = input.forwardedProps as { webhook?: unknown } | undefined;
+  return props?.webhook === undefined ? {} : { webhook: props.webhook };
+}
 
 // The AG-UI channel: a RunAgentInput in, the run's events out as AG-UI events. The input's
 // threadId names the user's thread (its id, or the client's own id for it: a new one makes a
@@ -59,6 +66,7 @@ export class AgUiChannel {
         id: input.runId,
         thread_id: input.threadId,
         agent,
+        ...webhookOf(input),
       }),
     );
     const { started, events } = await renamed(() =>

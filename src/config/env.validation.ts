@@ -88,6 +88,37 @@ export class EnvironmentVariables {
   @Max(600)
   STREAM_TICKET_TTL_SECONDS = 60;
 
+  // Webhooks (a run's `webhook`): 'true' lets them reach private, loopback and link-local
+  // addresses (refused otherwise, so a webhook cannot reach the services beside the app).
+  @IsIn(['true', 'false'])
+  WEBHOOK_ALLOW_PRIVATE = 'false';
+
+  // The server's key the per-user signing secrets are derived from (default: from JWT_SECRET).
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'WEBHOOK_SECRET must be at least 16 characters' })
+  WEBHOOK_SECRET?: string;
+
+  // One attempt's limit; then the queue tries again, WEBHOOK_RETRIES times, the first after
+  // WEBHOOK_RETRY_DELAY_SECONDS and each later one twice as long after (up to 10 minutes).
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  WEBHOOK_RETRIES = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3_600)
+  WEBHOOK_RETRY_DELAY_SECONDS = 5;
+
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

@@ -157,6 +157,7 @@ export class LgChannel {
       agent,
       ...(ref === null ? {} : { thread_id: thread?.id ?? ref }),
       ...(strategy ? { multitask_strategy: strategy } : {}),
+      ...(input.webhook === undefined || input.webhook === null ? {} : { webhook: input.webhook }),
     }).catch((err: unknown) => {
       throw renamed(err, { query: 'input', agent: 'assistant_id', thread_id: 'thread_id' });
     });

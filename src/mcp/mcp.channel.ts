@@ -90,6 +90,11 @@ export class McpChannel {
               .max(100)
               .optional()
               .describe('Continue this thread (its id, or your own id for it; a new id makes one)'),
+            webhook: z
+              .string()
+              .max(2000)
+              .optional()
+              .describe("POSTed the run's final status when it ends, signed"),
           },
         },
         (args, extra) =>
@@ -159,7 +164,7 @@ export class McpChannel {
 
   private async startCall(
     agent: string,
-    args: { query: string; thread_id?: string },
+    args: { query: string; thread_id?: string; webhook?: string },
     extra: CallExtra,
     session: string,
   ): Promise<ToolResult> {
@@ -168,6 +173,7 @@ export class McpChannel {
         query: args.query,
         agent,
         id: clientRunId(session, extra.requestId),
+        ...(args.webhook === undefined ? {} : { webhook: args.webhook }),
         ...(args.thread_id === undefined ? {} : { thread_id: args.thread_id }),
       });
       const { started, events } = await this.handler.startAndFollow(

@@ -27,6 +27,10 @@ import { aboutRun } from '../tracing/run-context';
 import { UsageQueryDto } from '../usage/dto/usage-query.dto';
 import { UsageService } from '../usage/usage.service';
 import { UsageView } from '../usage/usage.views';
+import { literalHostProblem } from '../webhooks/address-policy';
+import { WebhookDeliveryStore } from '../webhooks/webhook-delivery.store';
+import { SIGNATURE_HEADER, WebhookSigner } from '../webhooks/webhook.signer';
+import { WebhookDeliveryView, WebhookSecretView } from '../webhooks/webhook.views';
 
 export interface FollowedRun {
   runId: string;
@@ -59,6 +63,8 @@ export class MessageHandlerService {
     private readonly tickets: StreamTicketStore,
     private readonly config: ConfigService<EnvironmentVariables, true>,
     private readonly usage: UsageService,
+    private readonly signer: WebhookSigner,
+    private readonly deliveries: WebhookDeliveryStore,
   ) {}
 
   // `open`: thread_id may be a new id, for a thread created with it (clients that choose ids).
@@ -72,6 +78,7 @@ export class MessageHandlerService {
       model: dto.model,
       strategy: dto.multitask_strategy,
       openThread: open,
+      webhook: this.checkedWebhook(dto.webhook),
     });
   }
 
@@ -81,6 +88,7 @@ export class MessageHandlerService {
       query: dto.message,
       threadId,
       strategy: dto.multitask_strategy,
+      webhook: this.checkedWebhook(dto.webhook),
     });
   }
 
@@ -153,6 +161,18 @@ export class MessageHandlerService {
       (e) => e.type === 'approval_required' && e.data.interrupt_id === interruptId,
     );
     return { answer, ...(await this.followRun(runId, Math.max(after, asked))) };
+  }
+
+  // The caller's webhook signing secret.
+  getWebhookSecret(): WebhookSecretView {
+    return { secret: this.signer.secretFor(this.ctx.userId), header: SIGNATURE_HEADER };
+  }
+
+  // Every attempt to deliver the run's webhook, oldest first.
+  async getWebhookDeliveries(runId: string): Promise<WebhookDeliveryView[]> {
+    const run = await this.agents.getRun(runId);
+    const rows = await this.deliveries.list(this.ctx.userId, run.id);
+    return rows.map((row) => WebhookDeliveryView.of(row));
   }
 
   // A single-use ticket that stands for the caller's token in a URL (an EventSource, a WebSocket
@@ -268,6 +288,24 @@ export class MessageHandlerService {
     }
     aboutRun(started.run_id);
     return started;
+  }
+
+  // A webhook whose host is plainly not public (localhost, a private or loopback address) is
+  // refused now, unless the server allows those; a name is checked again when it is sent.
+  private checkedWebhook(webhook: string | undefined): string | undefined {
+    if (
+      webhook === undefined ||
+      this.config.get('WEBHOOK_ALLOW_PRIVATE', { infer: true }) === 'true'
+    ) {
+      return webhook;
+    }
+    const problem = literalHostProblem(new URL(webhook));
+    if (problem) {
+      throw DomainError.validation([
+        { field: 'webhook', messages: [`webhook must not point at ${problem}`] },
+      ]);
+    }
+    return webhook;
   }
 
   private checkChoices(dto: StartAgentDto): void {

@@ -6,6 +6,7 @@ import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { RunsModule } from '../runs/runs.module';
 import { ThreadsModule } from '../threads/threads.module';
 import { UsageModule } from '../usage/usage.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { MessageHandlerService } from './message-handler.service';
 
 // The shared service layer both channel modules import.
@@ -18,6 +19,7 @@ import { MessageHandlerService } from './message-handler.service';
     IdempotencyModule,
     AuthModule,
     UsageModule,
+    WebhooksModule,
   ],
   providers: [MessageHandlerService],
   exports: [MessageHandlerService, ThreadsModule, RunsModule],

@@ -32,6 +32,7 @@ import { CancelResultView, RunStartedView, RunStatusView } from '../runs/run.vie
 import { IdempotencyKey } from '../idempotency/idempotency-key';
 import { ApiErrors, ApiIdempotencyKey } from './api-errors.decorator';
 import { resumePoint, SseWriter } from '../sse/sse.writer';
+import { WebhookDeliveryView } from '../webhooks/webhook.views';
 
 const SSE_CONTENT = {
   'text/event-stream': {
@@ -170,6 +171,14 @@ export class AgentController {
     @IdempotencyKey() key: string | undefined,
   ): Promise<ApprovalAnswerView> {
     return this.handler.handleApproval(runId, interruptId, dto, key);
+  }
+
+  @Get(':run_id/webhooks')
+  @ApiOperation({ summary: "Every attempt to deliver the run's webhook, oldest first" })
+  @ApiOkResponse({ type: [WebhookDeliveryView] })
+  @ApiErrors(404)
+  webhooks(@Param('run_id') runId: string): Promise<WebhookDeliveryView[]> {
+    return this.handler.getWebhookDeliveries(runId);
   }
 
   @Post(':run_id/cancel')

@@ -5,10 +5,17 @@ import { SseModule } from '../sse/sse.module';
 import { StreamTicketsController } from './stream-tickets.controller';
 import { ThreadsController } from './threads.controller';
 import { UsageController } from './usage.controller';
+import { WebhooksController } from './webhooks.controller';
 
 // The REST channel: thin controllers over the shared services.
 @Module({
   imports: [MessagingModule, SseModule],
-  controllers: [AgentController, ThreadsController, StreamTicketsController, UsageController],
+  controllers: [
+    AgentController,
+    ThreadsController,
+    StreamTicketsController,
+    UsageController,
+    WebhooksController,
+  ],
 })
 export class RestModule {}

@@ -27,6 +27,8 @@ export interface NewRun {
   // threadId is the thread's id or the client's own id for it, and a thread is made under it when
   // the user has none (protocols whose clients choose thread ids: AG-UI, the Agent Protocol).
   openThread?: boolean;
+  // POSTed the run's final status when it ends.
+  webhook?: string;
 }
 
 export interface CreatedRun {
@@ -119,6 +121,7 @@ export class AgentService {
       query: input.query,
       agent: input.agent ?? 'supervisor',
       model: input.model ?? null,
+      webhookUrl: input.webhook ?? null,
     });
     await this.threads.addMessage(
       userId,

@@ -10,6 +10,7 @@ import {
   toRunEvent,
 } from './run-event';
 import { RunEventBus } from './run-event.bus';
+import { RunQueue } from './run.queue';
 import { fenced, fenceParams, RunWriterRef } from './run-fence';
 import { RunStatus, TERMINAL_STATUSES } from './run-status';
 import { eventsPersisted, runsFinished } from '../metrics/metrics';
@@ -38,6 +39,7 @@ export class RunEventLog {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly bus: RunEventBus,
+    private readonly queue: RunQueue,
   ) {}
 
   // Appends the events (seq last_seq + 1, + 2, ...) and applies the transition, in one statement.
@@ -97,10 +99,28 @@ export class RunEventLog {
     if (rows.length === 0) return [];
     const written = rows.map(toRunEvent).sort((a, b) => a.seq - b.seq);
     for (const event of written) eventsPersisted.inc({ type: event.type });
-    if (change.to && TERMINAL_STATUSES.includes(change.to)) runsFinished.inc({ status: change.to });
+    if (change.to && TERMINAL_STATUSES.includes(change.to)) {
+      runsFinished.inc({ status: change.to });
+      await this.sendWebhook(tx, written[0]);
+    }
     const last = written[written.length - 1];
     await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq, events: written });
     return written;
+  }
+
+  // A run that ends with a webhook gets its delivery job in the transaction that ends it: the
+  // job exists if and only if the run ended.
+  private async sendWebhook(tx: Tx, event: RunEvent): Promise<void> {
+    const [run] = await tx.rows<{ webhook_url: string | null; user_id: string }>(
+      'SELECT webhook_url, user_id FROM runs WHERE id = $1',
+      [event.run_id],
+    );
+    if (!run?.webhook_url) return;
+    await this.queue.sendWebhook(tx, {
+      run_id: event.run_id,
+      user_id: run.user_id,
+      url: run.webhook_url,
+    });
   }
 
   // The run's latest event of a type not in `except`, if any.

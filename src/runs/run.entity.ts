@@ -54,6 +54,10 @@ export class Run {
   @Column({ type: 'int', default: 0 })
   attempt: number;
 
+  // Where the run's final status is POSTed when it ends (see src/webhooks), if anywhere.
+  @Column({ name: 'webhook_url', type: 'text', nullable: true })
+  webhookUrl: string | null;
+
   // The queue job that executes (or executed) the run; null while it waits its turn on the thread.
   @Column({ name: 'job_id', type: 'uuid', nullable: true })
   jobId: string | null;

@@ -21,6 +21,17 @@ export interface RunJobData {
 
 export type RunJob = Job<RunJobData>;
 
+// The webhooks of ended runs, one job per run, retried with backoff (src/webhooks).
+export const WEBHOOK_QUEUE = 'run_webhooks';
+
+export interface WebhookJobData {
+  run_id: string;
+  user_id: string;
+  url: string;
+}
+
+export type WebhookJob = Job<WebhookJobData>;
+
 // The runs' queue: pg-boss 12 in the app's own PostgreSQL (schema `pgboss`), started and stopped
 // with the app. A run's job is sent in the transaction that makes the run executable, so no crash
 // can leave one without the other. Jobs are keyed by thread under key_strict_fifo: a thread's jobs
@@ -69,6 +80,14 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     await this.boss.start();
+    const webhooks = {
+      retryLimit: this.config.get('WEBHOOK_RETRIES', { infer: true }),
+      retryDelay: this.config.get('WEBHOOK_RETRY_DELAY_SECONDS', { infer: true }),
+      retryBackoff: true,
+      retryDelayMax: 600,
+    };
+    await this.boss.createQueue(WEBHOOK_QUEUE, webhooks);
+    await this.boss.updateQueue(WEBHOOK_QUEUE, webhooks);
     const heartbeatSeconds = this.config.get('RUN_HEARTBEAT_SECONDS', { infer: true });
     await this.boss.createQueue(SPENT_RUN_QUEUE, {
       retryLimit: 5,
@@ -109,6 +128,19 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     const id = await this.boss.send(RUN_QUEUE, data, { singletonKey: run.threadId, db: over(tx) });
     if (!id) throw new Error(`the queue did not take the job of run ${run.id}`);
     return id;
+  }
+
+  // Sends the job that delivers a run's webhook, inside the transaction that ends the run.
+  async sendWebhook(tx: Tx, data: WebhookJobData): Promise<void> {
+    await this.boss.send(WEBHOOK_QUEUE, data, { db: over(tx) });
+  }
+
+  async workWebhooks(handler: (job: WebhookJob) => Promise<void>): Promise<void> {
+    await this.boss.work<WebhookJobData>(
+      WEBHOOK_QUEUE,
+      { localConcurrency: 2, pollingIntervalSeconds: 1 },
+      async ([job]) => handler(job),
+    );
   }
 
   // Whether this fetch of the job is still the live one (active, this retryCount), checked and

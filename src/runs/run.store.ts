@@ -14,6 +14,7 @@ export interface NewRunRow {
   query: string;
   agent: string;
   model: string | null;
+  webhookUrl: string | null;
 }
 
 // The runs table. Singleton: every method takes the owner, and every query filters by it.
@@ -115,7 +116,8 @@ export class RunStore {
 
 // Every column of Run, as the entity names them.
 const SELECT_RUN = `SELECT id, user_id, thread_id, client_run_id, query, agent, model, usage, status,
-  result, error, last_seq, attempt, job_id, created_at, updated_at, started_at, finished_at FROM runs`;
+  result, error, last_seq, attempt, job_id, webhook_url, created_at, updated_at, started_at, finished_at
+  FROM runs`;
 
 interface RunRow {
   id: string;
@@ -132,6 +134,7 @@ interface RunRow {
   last_seq: number;
   attempt: number;
   job_id: string | null;
+  webhook_url: string | null;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -154,6 +157,7 @@ function toRun(row: RunRow): Run {
     lastSeq: row.last_seq,
     attempt: row.attempt,
     jobId: row.job_id,
+    webhookUrl: row.webhook_url,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     startedAt: row.started_at,

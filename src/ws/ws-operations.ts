@@ -145,6 +145,13 @@ export const WS_OPERATIONS: Record<string, Operation<object>> = {
     dto: UsageQueryDto,
     run: async (p, ctx) => ack(handler(ctx).getUsage(p)),
   }),
+  get_webhook_secret: op({
+    run: async (_p, ctx) => ack(handler(ctx).getWebhookSecret()),
+  }),
+  get_webhook_deliveries: op({
+    dto: RunRefDto,
+    run: async (p, ctx) => ack(handler(ctx).getWebhookDeliveries(p.run_id)),
+  }),
   create_stream_ticket: op({
     run: async (_p, ctx) => ack(handler(ctx).createStreamTicket()),
   }),

@@ -59,6 +59,7 @@ export async function startRunsContext(): Promise<RunsContext> {
           query: 'What is 2 + 2?',
           agent: 'supervisor',
           model: null,
+          webhookUrl: null,
         });
         return (await persistence.dispatchNext(tx, userId, thread.id)) ?? run;
       }),

@@ -56,7 +56,10 @@ export async function startTestApp(
   } = {},
 ): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createDatabase());
-  for (const key of Object.keys(process.env)) if (key.startsWith('LLM_')) delete process.env[key];
+  // What an earlier app of this process was given does not carry over to this one.
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('LLM_') || key.startsWith('WEBHOOK_')) delete process.env[key];
+  }
   Object.assign(process.env, {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',

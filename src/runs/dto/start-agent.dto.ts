@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
 import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
 import { MULTITASK_STRATEGIES, MultitaskStrategy } from '../multitask-strategy';
 
@@ -60,12 +60,35 @@ export class StartAgentDto {
 
   @MultitaskStrategyField()
   multitask_strategy?: MultitaskStrategy;
+
+  @WebhookField()
+  webhook?: string;
 }
 
 // The `start_agent` frame payload: the same, with the idempotency key REST sends as a header.
 export class StartAgentFrameDto extends StartAgentDto {
   @IdempotencyKeyField()
   idempotency_key?: string;
+}
+
+// Where the run's final status is POSTed when it ends, signed (see docs/channels.md#webhooks).
+export function WebhookField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      format: 'uri',
+      maxLength: 2000,
+      example: 'https://example.com/hooks/netra',
+      description:
+        "POSTed the run's final status when it ends, signed with your webhook secret (X-Netra-Signature), retried with backoff until a 2xx; private, loopback and link-local addresses are refused unless the server allows them",
+    }),
+    IsOptional(),
+    IsString(),
+    MaxLength(2000),
+    IsUrl(
+      { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+      { message: 'webhook must be an http(s) URL' },
+    ),
+  );
 }
 
 export function MultitaskStrategyField(): PropertyDecorator {

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
 import { MultitaskStrategy } from '../multitask-strategy';
-import { MAX_QUERY_LENGTH, MultitaskStrategyField } from './start-agent.dto';
+import { MAX_QUERY_LENGTH, MultitaskStrategyField, WebhookField } from './start-agent.dto';
 
 // `POST /api/threads/{id}/messages` body.
 export class UserMessageDto {
@@ -14,6 +14,9 @@ export class UserMessageDto {
 
   @MultitaskStrategyField()
   multitask_strategy?: MultitaskStrategy;
+
+  @WebhookField()
+  webhook?: string;
 }
 
 // The `user_message` frame payload: the same, with the thread id the URL carries over REST.

@@ -5,6 +5,7 @@ import { RunEvent } from '../../runs/run-event';
 import { CancelResultView, RunPage, RunStartedView, RunStatusView } from '../../runs/run.views';
 import { MessagePage, ThreadPage, ThreadView } from '../../threads/thread.views';
 import { UsageView } from '../../usage/usage.views';
+import { WebhookDeliveryView, WebhookSecretView } from '../../webhooks/webhook.views';
 import { SubscribedView, ThreadDeletedView, UnsubscribedView } from './ws-frame.views';
 
 // What the frame table (ws-operations.ts) cannot say about an operation: a line for readers, its
@@ -111,6 +112,17 @@ export const WS_OPERATION_DOCS: Record<string, OperationDoc> = {
       'Your token usage and its cost (LLM_PRICES) in [from, to): in total, per model, thread and run',
     rest: 'GET /api/usage',
     reply: { ack: UsageView },
+  },
+  get_webhook_secret: {
+    summary:
+      'Your webhook signing secret (X-Netra-Signature: t=<unix>,v1=<HMAC-SHA256 of "<t>.<body>">)',
+    rest: 'GET /api/webhooks/secret',
+    reply: { ack: WebhookSecretView },
+  },
+  get_webhook_deliveries: {
+    summary: "Every attempt to deliver the run's webhook, oldest first",
+    rest: 'GET /api/agent/{run_id}/webhooks',
+    reply: { ack: [WebhookDeliveryView] },
   },
   create_stream_ticket: {
     summary: 'A single-use ticket for `?ticket=` on /ws or an SSE route (for browsers)',
