@@ -10,7 +10,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { defer, EMPTY, from, mergeMap, Observable, Subscription } from 'rxjs';
 import { z } from 'zod';
-import { AgentRegistry } from '../agents/agent.registry';
+import { ConfigService } from '@nestjs/config';
+import { EnvironmentVariables } from '../config/env.validation';
+import { rateLimited } from '../limits/rate-limit.guard';
+import { RateLimitStorage } from '../limits/rate-limit.storage';
 import { DECISIONS } from '../approvals/dto/approval-decision.dto';
 import { toErrorPayload } from '../common/error-response';
 import { validatePayload } from '../common/validation';
@@ -45,7 +48,8 @@ export class McpChannel {
   constructor(
     private readonly handler: MessageHandlerService,
     private readonly ctx: UserContext,
-    private readonly agents: AgentRegistry,
+    private readonly limits: RateLimitStorage,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
 
   async serve(req: Request, res: Response): Promise<void> {
@@ -78,11 +82,11 @@ export class McpChannel {
       { name: 'netra-backend', version: '0.1.0' },
       { capabilities: { tools: {} } },
     );
-    for (const name of this.agents.names()) {
+    for (const { name, description } of this.handler.listAgents()) {
       server.registerTool(
         name,
         {
-          description: `${this.agents.get(name)?.description ?? name} Runs the agent on your query; progress notifications follow the run.`,
+          description: `${description} Runs the agent on your query; progress notifications follow the run.`,
           inputSchema: {
             query: z.string().min(1).max(MAX_QUERY_LENGTH).describe('What to ask the agent'),
             thread_id: z
@@ -169,6 +173,7 @@ export class McpChannel {
     session: string,
   ): Promise<ToolResult> {
     try {
+      await this.countStart(this.ctx.userId);
       const dto = await validatePayload(StartAgentDto, {
         query: args.query,
         agent,
@@ -208,6 +213,20 @@ export class McpChannel {
     }
   }
 
+  // A tool call that starts a run counts against the user's run starts, as a REST start or a
+  // start_agent frame does (the same counter, shared by every instance).
+  private async countStart(userId: string): Promise<void> {
+    const limit = this.config.get('RATE_LIMIT_RUN_STARTS', { infer: true });
+    const counted = await this.limits.increment(
+      `starts:user:${userId}`,
+      60_000,
+      limit,
+      0,
+      'starts',
+    );
+    if (counted.isBlocked) throw rateLimited(counted.timeToBlockExpire * 1000, 'run starts');
+  }
+
   // Progress for every event of the run until it has an answer (it ended, or waits for a person).
   private async answer(
     call: CallRef,
@@ -229,6 +248,9 @@ export class McpChannel {
           }
         },
         error: reject,
+        // The feed ended without an answer (the run was over before the follow began): the
+        // answer is its status now.
+        complete: () => void this.statusResult(call.runId).then(resolve, reject),
       });
       // The client went away: stop following (the run goes on; a resume or another channel
       // picks it up). What is resolved here reaches nobody.
@@ -265,6 +287,17 @@ export class McpChannel {
       error: done,
     });
     subscriptions.add(subscription);
+  }
+
+  private async statusResult(runId: string): Promise<ToolResult> {
+    const run = await this.handler.getRunStatus(runId);
+    const done = run.status === 'complete';
+    return {
+      content: [{ type: 'text', text: run.result ?? run.error ?? `The run is ${run.status}` }],
+      structuredContent: { run_id: run.run_id, thread_id: run.thread_id, status: run.status },
+      isError: !done && run.status !== 'requires_action',
+      _meta: {},
+    };
   }
 
   private callOf(runId: string, extra: CallExtra): CallRef {

@@ -1,6 +1,7 @@
 import { All, Controller, HttpCode, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { DomainError } from '../common/domain.error';
 import { SseWriter } from '../sse/sse.writer';
 import { McpChannel } from './mcp.channel';
 
@@ -25,6 +26,15 @@ export class McpController {
     if (req.method === 'GET' && !req.headers['last-event-id']) {
       res.status(405).setHeader('Allow', 'POST, DELETE').end();
       return;
+    }
+    // A JSON-RPC batch (MCP dropped them in 2025-06-18) would start many runs in one request.
+    if (Array.isArray(req.body)) {
+      throw DomainError.validation([
+        {
+          field: 'body',
+          messages: ['send one JSON-RPC message per request; batches are not taken'],
+        },
+      ]);
     }
     this.sse.admit(req, res);
     this.sse.track(res, () => res.destroy());

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AgentsModule } from '../agents/agents.module';
+import { LimitsModule } from '../limits/limits.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { SseModule } from '../sse/sse.module';
 import { McpChannel } from './mcp.channel';
@@ -7,7 +7,7 @@ import { McpController } from './mcp.controller';
 
 // The MCP channel (Streamable HTTP) at /mcp: the agents as tools, over the shared services.
 @Module({
-  imports: [MessagingModule, SseModule, AgentsModule],
+  imports: [MessagingModule, SseModule, LimitsModule],
   controllers: [McpController],
   providers: [McpChannel],
 })

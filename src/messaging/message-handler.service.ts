@@ -163,6 +163,14 @@ export class MessageHandlerService {
     return { answer, ...(await this.followRun(runId, Math.max(after, asked))) };
   }
 
+  // The registered agents, each with what it is for.
+  listAgents(): { name: string; description: string }[] {
+    return this.agentRegistry.names().map((name) => ({
+      name,
+      description: this.agentRegistry.get(name)?.description ?? name,
+    }));
+  }
+
   // The caller's webhook signing secret.
   getWebhookSecret(): WebhookSecretView {
     return { secret: this.signer.secretFor(this.ctx.userId), header: SIGNATURE_HEADER };
