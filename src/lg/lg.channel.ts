@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { concat, EMPTY, map, Observable, of, takeWhile } from 'rxjs';
-import { AgentRegistry } from '../agents/agent.registry';
 import { ApprovalView } from '../approvals/approval.views';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { DomainError, FieldError } from '../common/domain.error';
@@ -11,6 +10,7 @@ import { StartAgentDto } from '../runs/dto/start-agent.dto';
 import { MultitaskStrategy } from '../runs/multitask-strategy';
 import { RunEvent } from '../runs/run-event';
 import { RunStatusView } from '../runs/run.views';
+import { CreateThreadDto, UpdateThreadDto } from '../threads/dto/thread-fields.dto';
 import { ThreadView } from '../threads/thread.views';
 import { LgPart, LgTranslator, STREAM_MODES } from './lg.stream';
 import {
@@ -45,10 +45,7 @@ export interface LgStream {
 // same run goes on (its run_id stays).
 @Injectable()
 export class LgChannel {
-  constructor(
-    private readonly handler: MessageHandlerService,
-    private readonly agents: AgentRegistry,
-  ) {}
+  constructor(private readonly handler: MessageHandlerService) {}
 
   // --- assistants
 
@@ -57,25 +54,32 @@ export class LgChannel {
     const { limit, offset } = window(input);
     const graph = optionalText(input, 'graph_id');
     const name = optionalText(input, 'name');
-    return this.agents
-      .names()
+    return this.handler
+      .listAgents()
       .filter(
-        (n) => (graph === undefined || n === graph) && (name === undefined || n.includes(name)),
+        (a) =>
+          (graph === undefined || a.name === graph) &&
+          (name === undefined || a.name.includes(name)),
       )
       .slice(offset, offset + limit)
-      .map((n) => this.assistant(n));
+      .map((a) => assistantOf(a.name, a.description));
   }
 
   getAssistant(id: string) {
-    if (!this.agents.get(id)) throw new DomainError('not_found', `assistant ${id} not found`);
-    return this.assistant(id);
+    const agent = this.handler.listAgents().find((a) => a.name === id);
+    if (!agent) throw new DomainError('not_found', `assistant ${id} not found`);
+    return assistantOf(agent.name, agent.description);
   }
 
   // --- threads
 
   async createThread(body: unknown) {
     const input = screened(body);
-    const metadata = optionalObject(input, 'metadata');
+    const { metadata } = await validatePayload(CreateThreadDto, {
+      ...(input.metadata === undefined || input.metadata === null
+        ? {}
+        : { metadata: input.metadata }),
+    });
     const ref = optionalText(input, 'thread_id');
     const ifExists = optionalChoice(input, 'if_exists', ['raise', 'do_nothing']) ?? 'raise';
     if (ref === undefined)
@@ -96,7 +100,10 @@ export class LgChannel {
     const { limit, offset } = window(input);
     const metadata = optionalObject(input, 'metadata') ?? {};
     const status = optionalText(input, 'status');
-    const ids = input.ids === undefined ? undefined : (input.ids as unknown[]).map(String);
+    if (input.ids !== undefined && input.ids !== null && !Array.isArray(input.ids)) {
+      throw invalid('ids', 'ids must be a list of thread ids');
+    }
+    const ids = Array.isArray(input.ids) ? input.ids.map(String) : undefined;
     const page = await this.handler.listThreads({ limit: 100, offset: 0 });
     const threads = await Promise.all(
       page.items
@@ -116,7 +123,10 @@ export class LgChannel {
   async updateThread(ref: string, body: unknown) {
     const input = screened(body);
     const thread = await this.handler.findThread(ref);
-    const metadata = { ...thread.metadata, ...(optionalObject(input, 'metadata') ?? {}) };
+    // Merged as LangGraph does, then held to the limits every channel's metadata is held to.
+    const { metadata } = await validatePayload(UpdateThreadDto, {
+      metadata: { ...thread.metadata, ...(optionalObject(input, 'metadata') ?? {}) },
+    });
     return this.lgThread(await this.handler.updateThread(thread.id, { metadata }));
   }
 
@@ -173,8 +183,10 @@ export class LgChannel {
 
   async listRuns(ref: string, query: Record<string, unknown>) {
     const thread = await this.handler.findThread(ref);
-    const limit = Math.min(Number(query.limit ?? 10) || 10, 100);
-    const offset = Math.max(Number(query.offset ?? 0) || 0, 0);
+    const { limit, offset } = window({
+      ...(query.limit === undefined ? {} : { limit: Number(query.limit) }),
+      ...(query.offset === undefined ? {} : { offset: Number(query.offset) }),
+    });
     const page = await this.handler.getThreadRuns(thread.id, { limit, offset });
     return page.items.map((run) => runOf(run, lgThreadId(thread)));
   }
@@ -193,10 +205,11 @@ export class LgChannel {
 
   // What /wait and /join answer: the thread's values once the run has ended or waits (with the
   // run's error as `__error__`, as LangGraph has it).
-  async finalValues(stream: LgStream) {
+  // `closed`: the client went away; the wait stops (the run goes on).
+  async finalValues(stream: LgStream, closed?: AbortSignal) {
     let last: Record<string, unknown> = {};
-    await new Promise<void>((resolve, reject) =>
-      stream.frames.subscribe({
+    await new Promise<void>((resolve, reject) => {
+      const subscription = stream.frames.subscribe({
         next: (frame) => {
           for (const part of frame.parts) {
             if (part.event === 'values') last = part.data as Record<string, unknown>;
@@ -205,13 +218,17 @@ export class LgChannel {
         },
         error: reject,
         complete: resolve,
-      }),
-    );
+      });
+      closed?.addEventListener('abort', () => {
+        subscription.unsubscribe();
+        resolve();
+      });
+    });
     return last;
   }
 
-  async join(ref: string, runId: string) {
-    return this.finalValues(await this.joinStream(ref, runId, ['values'], 0));
+  async join(ref: string, runId: string, closed?: AbortSignal) {
+    return this.finalValues(await this.joinStream(ref, runId, ['values'], 0), closed);
   }
 
   private async resume(
@@ -226,9 +243,9 @@ export class LgChannel {
       throw new DomainError('run_not_waiting', `thread ${ref} has no run waiting for a resume`);
     }
     // A map of interrupt id to value answers each; anything else answers the first.
+    const keys = isPlainObject(resume) ? Object.keys(resume) : [];
     const byId =
-      isPlainObject(resume) &&
-      Object.keys(resume).every((k) => waiting.some((w) => w.interrupt_id === k))
+      keys.length > 0 && keys.every((k) => waiting.some((w) => w.interrupt_id === k))
         ? (resume as Record<string, unknown>)
         : { [waiting[0].interrupt_id]: resume };
     const answers = await Promise.all(
@@ -307,7 +324,10 @@ export class LgChannel {
   private async latestRun(
     thread: ThreadView,
   ): Promise<{ latest?: RunStatusView; waiting: ApprovalView[] }> {
-    const [latest] = (await this.handler.getThreadRuns(thread.id, { limit: 1, offset: 0 })).items;
+    // The run waiting for a person if there is one (runs queued behind it are newer), else the
+    // newest.
+    const recent = (await this.handler.getThreadRuns(thread.id, { limit: 20, offset: 0 })).items;
+    const latest = recent.find((r) => r.status === 'requires_action') ?? recent[0];
     if (latest?.status !== 'requires_action') return { latest, waiting: [] };
     const approvals = await this.handler.getApprovals(latest.run_id);
     return { latest, waiting: approvals.filter((a) => a.status === 'pending') };
@@ -321,10 +341,6 @@ export class LgChannel {
         ? await this.handler.getThreadHistory(thread.id, { limit: 100, offset: first.total - 100 })
         : first;
     return { messages: messagesOf(page.items) };
-  }
-
-  private assistant(name: string) {
-    return assistantOf(name, this.agents.get(name)?.description ?? name);
   }
 }
 

@@ -107,8 +107,14 @@ export class LgController {
   @Post('threads/:thread_id/runs/wait')
   @HttpCode(200)
   @StartsRun()
-  async waitRun(@Param('thread_id') ref: string, @Body() body: object) {
-    return this.channel.finalValues(await this.channel.startRun(ref, body));
+  async waitRun(
+    @Param('thread_id') ref: string,
+    @Body() body: object,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const closed = this.held(req, res);
+    return this.channel.finalValues(await this.channel.startRun(ref, body), closed);
   }
 
   @Post('runs')
@@ -133,8 +139,13 @@ export class LgController {
   @Post('runs/wait')
   @HttpCode(200)
   @StartsRun()
-  async waitThreadlessRun(@Body() body: object) {
-    return this.channel.finalValues(await this.channel.startRun(null, body));
+  async waitThreadlessRun(
+    @Body() body: object,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const closed = this.held(req, res);
+    return this.channel.finalValues(await this.channel.startRun(null, body), closed);
   }
 
   @Get('threads/:thread_id/runs/:run_id')
@@ -143,8 +154,13 @@ export class LgController {
   }
 
   @Get('threads/:thread_id/runs/:run_id/join')
-  join(@Param('thread_id') ref: string, @Param('run_id') runId: string) {
-    return this.channel.join(ref, runId);
+  join(
+    @Param('thread_id') ref: string,
+    @Param('run_id') runId: string,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    return this.channel.join(ref, runId, this.held(req, res));
   }
 
   @Get('threads/:thread_id/runs/:run_id/stream')
@@ -170,6 +186,16 @@ export class LgController {
   ): Promise<void> {
     await this.channel.cancel(ref, runId);
     res.status(wait === '1' || wait === 'true' ? 204 : 202).end();
+  }
+
+  // A request held open until its run ends (wait, join) counts as an open stream of the user's
+  // and ends at shutdown, as a stream does; its signal says the client went away.
+  private held(req: Request, res: Response): AbortSignal {
+    this.sse.admit(req, res);
+    const closed = new AbortController();
+    this.sse.track(res, () => res.destroy());
+    res.once('close', () => closed.abort());
+    return closed.signal;
   }
 
   // The stream, where the SDK looks for the run (Content-Location) and for where to reconnect

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { AgentsModule } from '../agents/agents.module';
 import { MessagingModule } from '../messaging/messaging.module';
 import { SseModule } from '../sse/sse.module';
 import { LgChannel } from './lg.channel';
@@ -7,7 +6,7 @@ import { LgController } from './lg.controller';
 
 // The Agent Protocol channel (LangGraph SDK compatible) at /lg, over the shared services.
 @Module({
-  imports: [MessagingModule, SseModule, AgentsModule],
+  imports: [MessagingModule, SseModule],
   controllers: [LgController],
   providers: [LgChannel],
 })
