@@ -101,7 +101,7 @@ export class RunEventLog {
     for (const event of written) eventsPersisted.inc({ type: event.type });
     if (change.to && TERMINAL_STATUSES.includes(change.to)) {
       runsFinished.inc({ status: change.to });
-      await this.sendWebhook(tx, written[0]);
+      await this.sendWebhook(tx, writer.userId, written[0]);
     }
     const last = written[written.length - 1];
     await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq, events: written });
@@ -110,15 +110,15 @@ export class RunEventLog {
 
   // A run that ends with a webhook gets its delivery job in the transaction that ends it: the
   // job exists if and only if the run ended.
-  private async sendWebhook(tx: Tx, event: RunEvent): Promise<void> {
-    const [run] = await tx.rows<{ webhook_url: string | null; user_id: string }>(
-      'SELECT webhook_url, user_id FROM runs WHERE id = $1',
-      [event.run_id],
+  private async sendWebhook(tx: Tx, userId: string, event: RunEvent): Promise<void> {
+    const [run] = await tx.rows<{ webhook_url: string | null }>(
+      'SELECT webhook_url FROM runs WHERE id = $1 AND user_id = $2',
+      [event.run_id, userId],
     );
     if (!run?.webhook_url) return;
     await this.queue.sendWebhook(tx, {
       run_id: event.run_id,
-      user_id: run.user_id,
+      user_id: userId,
       url: run.webhook_url,
     });
   }

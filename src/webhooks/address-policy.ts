@@ -8,8 +8,17 @@ import { isIP } from 'node:net';
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    // IPv4 inside IPv6, mapped (::ffff:a.b.c.d) or the old compatible form (::a.b.c.d): judged
+    // as the IPv4 address it carries.
+    const compatible = v6.parts.slice(0, 6).every((p) => p === 0);
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+    else if (compatible) {
+      const [a, b] = v6.parts.slice(6);
+      parsed = ipaddr.fromByteArray([a >> 8, a & 255, b >> 8, b & 255]);
+      if (a === 0 && b <= 1) return false; // :: and ::1
+    }
   }
   return parsed.range() === 'unicast';
 }

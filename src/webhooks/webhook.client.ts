@@ -8,7 +8,8 @@ export interface Delivered {
 }
 
 // One POST of a webhook: no redirects followed (a redirect is an answer, not delivered), the
-// answer's body read and dropped, `timeoutMs` for the whole exchange. Unless private addresses
+// answer's body read and dropped, `timeoutMs` for the whole exchange (a receiver that trickles
+// bytes is cut off at the deadline, not only a silent one). Unless private addresses
 // are allowed, the host's addresses are checked as it is connected to.
 export function postWebhook(
   url: string,
@@ -41,8 +42,14 @@ export function postWebhook(
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-    req.on('error', reject);
+    const late = () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
+    const deadline = setTimeout(late, options.timeoutMs);
+    req.on('timeout', late);
+    req.on('error', (err) => {
+      clearTimeout(deadline);
+      reject(err);
+    });
+    req.on('close', () => clearTimeout(deadline));
     req.end(body);
   });
 }

@@ -46,7 +46,9 @@ export class WebhookWorker implements OnApplicationBootstrap {
         {
           [SIGNATURE_HEADER]: this.signer.sign(userId, body),
           'X-Netra-Event': 'run.finished',
-          'X-Netra-Delivery': `${job.id}.${attempt.attempt}`,
+          // The same on every attempt: a receiver that saw it already has it.
+          'X-Netra-Delivery': job.id,
+          'X-Netra-Attempt': String(attempt.attempt),
         },
         { allowPrivate: this.allowPrivate, timeoutMs: this.timeoutMs },
       );
