@@ -31,6 +31,8 @@ export class ThreadStore {
     ref: string,
     manager: EntityManager = this.db.manager,
   ): Promise<Thread | null> {
+    // A thread's id in any case is its id (uuids compare case-insensitively; the text does not).
+    if (isUuid(ref)) ref = ref.toLowerCase();
     const rows = await manager.getRepository(Thread).find({
       where: [...(isUuid(ref) ? [{ id: ref, userId }] : []), { clientThreadId: ref, userId }],
       take: 2,
@@ -56,7 +58,12 @@ export class ThreadStore {
        )
        ON CONFLICT (user_id, client_thread_id) WHERE client_thread_id IS NOT NULL AND deleted_at IS NULL
        DO NOTHING`,
-      [userId, ref, fields.title, JSON.stringify(fields.metadata ?? {})],
+      [
+        userId,
+        isUuid(ref) ? ref.toLowerCase() : ref,
+        fields.title,
+        JSON.stringify(fields.metadata ?? {}),
+      ],
     );
     const found = await this.findByRef(userId, ref, manager);
     if (!found) throw DomainError.notFound('thread', ref);
