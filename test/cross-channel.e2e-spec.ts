@@ -274,7 +274,9 @@ class LgRunChannel implements RunChannel {
 
   async cancel(run: RunRef) {
     await this.client.runs.cancel(run.thread_id, run.id, true);
+    // `interrupted` is also a run waiting for a person; the thread says which.
     expect((await this.client.runs.get(run.thread_id, run.id)).status).toBe('interrupted');
+    expect((await this.client.threads.get(run.thread_id)).status).not.toBe('interrupted');
   }
 
   async approve(run: RunRef, _interruptId: string) {
@@ -306,7 +308,12 @@ class LgRunChannel implements RunChannel {
     const { status } = await this.client.runs.get(run.thread_id, run.id);
     if (status === 'success')
       return { end: 'complete' as const, answer: values.messages?.at(-1)?.content };
-    if (status === 'interrupted') return { end: 'cancelled' as const };
+    if (status === 'interrupted') {
+      const thread = await this.client.threads.get(run.thread_id);
+      return thread.status === 'interrupted'
+        ? { end: 'error' as const }
+        : { end: 'cancelled' as const };
+    }
     return { end: 'error' as const };
   }
 }

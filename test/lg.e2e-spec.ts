@@ -245,6 +245,22 @@ describe('Agent Protocol channel (/lg, LangGraph SDK)', () => {
     expect(bad.status).toBe(400);
     const body = (await bad.json()) as { errors: { field: string }[] };
     expect(body.errors.map((e) => e.field)).toEqual(['stream_mode']);
+    const post = (path: string, json: unknown) =>
+      fetch(`${app.http}/lg${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      });
+    const fieldsOf = async (res: Response) =>
+      ((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field);
+    const notList = await post('/threads/search', { ids: 'abc' });
+    expect([notList.status, await fieldsOf(notList)]).toEqual([400, ['ids']]);
+    const tooBig = await post('/threads', { metadata: { blob: 'x'.repeat(70_000) } });
+    expect([tooBig.status, await fieldsOf(tooBig)]).toEqual([400, ['metadata']]);
+    const badPage = await fetch(`${app.http}/lg/threads/${thread.thread_id}/runs?limit=-1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect([badPage.status, await fieldsOf(badPage)]).toEqual([400, ['limit']]);
     const anonymous = await fetch(`${app.http}/lg/threads/search`, { method: 'POST' });
     expect(anonymous.status).toBe(401);
   });

@@ -203,6 +203,13 @@ describe('MCP channel (/mcp, Streamable HTTP)', () => {
         },
         body,
       });
+    const batch = await post(
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      ]),
+    );
+    expect(batch.status).toBe(400);
     const notRpc = await post('{"hello":"world"}');
     expect(notRpc.status).toBe(400);
     expect(((await notRpc.json()) as { error: { code: number } }).error.code).toBe(-32700);

@@ -136,7 +136,9 @@ describe('webhooks (outbound)', () => {
     expect(posts.map((p) => JSON.parse(p.body).run.run_id)).toEqual(
       Array(3).fill(started.body.run_id),
     );
-    expect(new Set(posts.map((p) => p.headers['x-netra-delivery'])).size).toBe(3);
+    // One delivery, tried three times: the same delivery id, the attempts numbered.
+    expect(new Set(posts.map((p) => p.headers['x-netra-delivery'])).size).toBe(1);
+    expect(posts.map((p) => p.headers['x-netra-attempt'])).toEqual(['1', '2', '3']);
     const attempts = await eventually(
       async () => (await rest.get(`/api/agent/${started.body.run_id}/webhooks`)).body,
       (body: { delivered: boolean; status_code: number; attempt: number }[]) =>
