@@ -3,7 +3,7 @@ import { contentToText } from '@ag-ui/core';
 import { RunAgentInputSchema } from '@ag-ui/core/schemas';
 import { concat, from, map, mergeMap, Observable, of, takeWhile } from 'rxjs';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
-import { DomainError, FieldError } from '../common/domain.error';
+import { DomainError } from '../common/domain.error';
 import { screenLooseJson, validatePayload } from '../common/validation';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { recordPush } from '../metrics/metrics';
@@ -48,12 +48,9 @@ export class AgUiChannel {
     const followed = input.resume?.length
       ? await this.resume(input, after)
       : await this.start(agent, input, after);
-    const answered = (await this.handler.getApprovals(followed.runId))
-      .filter((approval) => approval.status !== 'pending')
-      .map((approval) => approval.interrupt_id);
     const translator = new AgUiTranslator(
       { threadId: input.threadId, runId: input.runId, agent },
-      new Set(answered),
+      await this.handler.getAnsweredApprovals(followed.runId),
     );
     const opened: AgUiFrame = { events: [translator.started()] };
     return concat(of(opened), this.frames(followed, translator, after));
@@ -154,7 +151,7 @@ async function decisionOf(entry: ResumeEntry, i: number): Promise<ApprovalDecisi
       ...(payload.message === undefined ? {} : { message: payload.message }),
     });
   } catch (err) {
-    throw renameFields(err, (field) => `resume.${i}.payload.${field}`);
+    throw DomainError.renamingFields(err, (field) => `resume.${i}.payload.${field}`);
   }
 }
 
@@ -163,15 +160,6 @@ async function renamed<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw renameFields(err, (field) => INPUT_FIELDS[field] ?? field);
+    throw DomainError.renamingFields(err, (field) => INPUT_FIELDS[field] ?? field);
   }
-}
-
-function renameFields(err: unknown, rename: (field: string) => string): unknown {
-  if (!(err instanceof DomainError) || err.code !== 'validation_failed') return err;
-  const errors: FieldError[] = (err.details?.errors ?? []).map((e) => ({
-    field: rename(e.field),
-    messages: e.messages,
-  }));
-  return DomainError.validation(errors);
 }

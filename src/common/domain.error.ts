@@ -25,4 +25,12 @@ export class DomainError extends Error {
     const message = errors.map((e) => e.messages.join('; ')).join('; ');
     return new DomainError('validation_failed', message || 'invalid input', { errors });
   }
+
+  // A validation error with its fields named as a protocol's input names them (the shared layer
+  // says `query` where AG-UI says `messages`); any other error as it is.
+  static renamingFields(err: unknown, rename: (field: string) => string): unknown {
+    if (!(err instanceof DomainError) || err.code !== 'validation_failed') return err;
+    const errors = (err.details?.errors ?? []).map((e) => ({ ...e, field: rename(e.field) }));
+    return DomainError.validation(errors);
+  }
 }

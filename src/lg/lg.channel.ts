@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { concat, EMPTY, map, Observable, of, takeWhile } from 'rxjs';
 import { ApprovalView } from '../approvals/approval.views';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
-import { DomainError, FieldError } from '../common/domain.error';
+import { DomainError } from '../common/domain.error';
 import { screenLooseJson, validatePayload } from '../common/validation';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { recordPush } from '../metrics/metrics';
@@ -272,10 +272,7 @@ export class LgChannel {
     after: number,
     thread: ThreadView,
   ): Promise<LgStream> {
-    const approvals = await this.handler.getApprovals(runId);
-    const answered = new Set(
-      approvals.filter((a) => a.status !== 'pending').map((a) => a.interrupt_id),
-    );
+    const answered = await this.handler.getAnsweredApprovals(runId);
     const run = await this.handler.getRunStatus(runId);
     const translator = new LgTranslator(
       modes,
@@ -455,12 +452,7 @@ async function decisionOf(value: unknown): Promise<ApprovalDecisionDto> {
 }
 
 function renamed(err: unknown, names: Record<string, string>): unknown {
-  if (!(err instanceof DomainError) || err.code !== 'validation_failed') return err;
-  const errors: FieldError[] = (err.details?.errors ?? []).map((e) => ({
-    field: names[e.field] ?? e.field,
-    messages: e.messages,
-  }));
-  return DomainError.validation(errors);
+  return DomainError.renamingFields(err, (field) => names[field] ?? field);
 }
 
 function isPlainObject(value: unknown): value is object {

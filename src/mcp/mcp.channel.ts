@@ -233,7 +233,7 @@ export class McpChannel {
     events: Observable<RunEvent> | null,
     extra: CallExtra,
   ): Promise<ToolResult> {
-    const answered = await this.answeredApprovals(call.runId);
+    const answered = await this.handler.getAnsweredApprovals(call.runId);
     const source = events ?? this.fromStart(call.runId);
     return new Promise<ToolResult>((resolve, reject) => {
       const subscription = source.subscribe({
@@ -270,7 +270,7 @@ export class McpChannel {
     done: () => unknown,
   ): Promise<void> {
     const { events } = await this.handler.followRun(cursor.runId, cursor.seq);
-    const answered = await this.answeredApprovals(cursor.runId);
+    const answered = await this.handler.getAnsweredApprovals(cursor.runId);
     const subscription = (events ?? EMPTY).subscribe({
       next: (event) => {
         recordPush('mcp', event);
@@ -307,11 +307,6 @@ export class McpChannel {
       requestId: extra.requestId,
       ...(progressToken === undefined ? {} : { progressToken }),
     };
-  }
-
-  private async answeredApprovals(runId: string): Promise<Set<string>> {
-    const approvals = await this.handler.getApprovals(runId);
-    return new Set(approvals.filter((a) => a.status !== 'pending').map((a) => a.interrupt_id));
   }
 
   // A run that has ended with nothing after the resume point (rare: the call was replayed after

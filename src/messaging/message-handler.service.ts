@@ -201,6 +201,13 @@ export class MessageHandlerService {
     return this.approvals.list(runId);
   }
 
+  // The interrupt ids of the run's approvals already answered: a protocol replaying the run's
+  // log goes on past them, where a pending one ends its stream.
+  async getAnsweredApprovals(runId: string): Promise<Set<string>> {
+    const approvals = await this.approvals.list(runId);
+    return new Set(approvals.filter((a) => a.status !== 'pending').map((a) => a.interrupt_id));
+  }
+
   async handleStopAgent(runId: string): Promise<CancelResultView> {
     const result = await this.agents.cancel(runId);
     aboutRun(result.run_id);
