@@ -72,6 +72,17 @@ describe('Agent Protocol channel (/lg, LangGraph SDK)', () => {
     );
     const found = await client.threads.search({ metadata: { project: 'apollo' } });
     expect(found.map((t) => t.thread_id)).toEqual([threadId]);
+    // By ids (a client's or the thread's own), paged, newest first.
+    const other = await client.threads.create({ metadata: { project: 'apollo', n: 2 } });
+    const byIds = await client.threads.search({ ids: [threadId, other.thread_id, randomUUID()] });
+    expect(byIds.map((t) => t.thread_id)).toEqual([other.thread_id, threadId]);
+    const second = await client.threads.search({
+      metadata: { project: 'apollo' },
+      limit: 1,
+      offset: 1,
+    });
+    expect(second.map((t) => t.thread_id)).toEqual([threadId]);
+    await client.threads.delete(other.thread_id);
     const updated = await client.threads.update(threadId, { metadata: { stage: 2 } });
     expect(updated.metadata).toEqual({ project: 'apollo', stage: 2 });
     await client.threads.delete(threadId);

@@ -103,21 +103,16 @@ export class LgChannel {
     if (input.ids !== undefined && input.ids !== null && !Array.isArray(input.ids)) {
       throw invalid('ids', 'ids must be a list of thread ids');
     }
-    const ids = Array.isArray(input.ids) ? input.ids.map(String) : undefined;
-    const page = await this.handler.listThreads({ limit: 100, offset: 0 });
-    const threads = await Promise.all(
-      page.items
-        .filter((t) =>
-          Object.entries(metadata).every(
-            ([k, v]) => JSON.stringify(t.metadata[k]) === JSON.stringify(v),
-          ),
-        )
-        .filter((t) => ids === undefined || ids.includes(lgThreadId(t)))
-        .map((t) => this.lgThread(t)),
-    );
-    return threads
-      .filter((t) => status === undefined || t.status === status)
-      .slice(offset, offset + limit);
+    const refs = Array.isArray(input.ids) ? input.ids.map(String) : undefined;
+    // The status comes from each thread's runs: filtered by it, the search looks at the newest
+    // 100 threads that match the rest.
+    const found =
+      status === undefined
+        ? await this.handler.searchThreads({ metadata, refs }, limit, offset)
+        : await this.handler.searchThreads({ metadata, refs }, 100, 0);
+    const threads = await Promise.all(found.map((t) => this.lgThread(t)));
+    if (status === undefined) return threads;
+    return threads.filter((t) => t.status === status).slice(offset, offset + limit);
   }
 
   async updateThread(ref: string, body: unknown) {

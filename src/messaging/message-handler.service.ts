@@ -235,6 +235,15 @@ export class MessageHandlerService {
     return this.threads.list(page);
   }
 
+  // Threads by metadata (containment) and, optionally, by their ids or client ids; newest first.
+  searchThreads(
+    filter: { metadata: Record<string, unknown>; refs?: string[] },
+    limit: number,
+    offset: number,
+  ): Promise<ThreadView[]> {
+    return this.threads.search(filter, limit, offset);
+  }
+
   // A thread by its id or the client's own id for it (protocols whose clients name threads).
   findThread(ref: string): Promise<ThreadView> {
     return this.threads.find(ref);

@@ -48,6 +48,15 @@ export class ThreadService {
     return ThreadView.of(await this.store.require(this.ctx.userId, threadId));
   }
 
+  async search(
+    filter: { metadata: Record<string, unknown>; refs?: string[] },
+    limit: number,
+    offset: number,
+  ): Promise<ThreadView[]> {
+    const threads = await this.store.search(this.ctx.userId, filter, limit, offset);
+    return threads.map((t) => ThreadView.of(t));
+  }
+
   async list(query: PaginationQueryDto): Promise<Page<ThreadView>> {
     const { limit, offset } = pageWindow(query);
     const [threads, total] = await this.store.list(this.ctx.userId, limit, offset);

@@ -99,6 +99,35 @@ export class ThreadStore {
     ]);
   }
 
+  // The user's threads whose metadata holds `metadata` (JSON containment) and, when `refs` is
+  // given, named by one of them (their id or client id), newest first.
+  search(
+    userId: string,
+    filter: { metadata: Record<string, unknown>; refs?: string[] },
+    limit: number,
+    offset: number,
+  ): Promise<Thread[]> {
+    const query = this.db
+      .getRepository(Thread)
+      .createQueryBuilder('t')
+      .where('t.user_id = :userId', { userId })
+      .andWhere('t.metadata @> CAST(:metadata AS jsonb)', {
+        metadata: JSON.stringify(filter.metadata),
+      });
+    if (filter.refs) {
+      const refs = filter.refs.length ? filter.refs : [''];
+      query.andWhere('(t.client_thread_id IN (:...refs) OR CAST(t.id AS text) IN (:...refs))', {
+        refs,
+      });
+    }
+    return query
+      .orderBy('t.created_at', 'DESC')
+      .addOrderBy('t.id', 'DESC')
+      .take(limit)
+      .skip(offset)
+      .getMany();
+  }
+
   list(userId: string, limit: number, offset: number): Promise<[Thread[], number]> {
     return this.db.getRepository(Thread).findAndCount({
       where: { userId },
