@@ -43,8 +43,25 @@ export function configureApp(app: INestApplication): INestApplication {
   app.enableCors({
     origin: (origin: string | undefined, done: (err: null, allow: boolean) => void) =>
       done(null, origins.listed(origin)),
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
-    exposedHeaders: ['X-Run-Id', 'X-Thread-Id', 'Retry-After', 'X-Request-Id'],
+    // The protocol channels' own headers too: MCP's session and version, the Agent Protocol's run
+    // location (the LangGraph SDK reads it to name the run and to reconnect).
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'Last-Event-ID',
+      'Mcp-Session-Id',
+      'Mcp-Protocol-Version',
+    ],
+    exposedHeaders: [
+      'X-Run-Id',
+      'X-Thread-Id',
+      'Retry-After',
+      'X-Request-Id',
+      'Mcp-Session-Id',
+      'Content-Location',
+      'Location',
+    ],
     maxAge: 600,
   });
   app.use(boundedQuery);

@@ -249,6 +249,28 @@ describe('authentication and origins', () => {
       expect(res.headers.get('access-control-allow-origin')).toBe(CHAT);
       expect(res.headers.get('access-control-expose-headers')).toContain('X-Run-Id');
     });
+
+    it("lets a page use the protocol channels' headers (MCP's session, the Agent Protocol's run location)", async () => {
+      const res = await fetch(`${app.http}/mcp`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: CHAT,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,mcp-session-id,mcp-protocol-version',
+        },
+      });
+      expect(res.status).toBe(204);
+      const allowed = res.headers.get('access-control-allow-headers')?.toLowerCase();
+      expect(allowed).toContain('mcp-session-id');
+      expect(allowed).toContain('mcp-protocol-version');
+      const read = await fetch(`${app.http}/api/threads`, {
+        headers: { origin: CHAT, authorization: `Bearer ${valid('ann')}` },
+      });
+      const exposed = read.headers.get('access-control-expose-headers')?.toLowerCase();
+      for (const header of ['mcp-session-id', 'content-location', 'location']) {
+        expect(exposed).toContain(header);
+      }
+    });
   });
 
   it('sends security headers on every answer', async () => {
