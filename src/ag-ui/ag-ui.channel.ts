@@ -38,7 +38,8 @@ function webhookOf(input: RunAgentInput): { webhook?: unknown } {
 // The AG-UI channel: a RunAgentInput in, the run's events out as AG-UI events. The input's
 // threadId names the user's thread (its id, or the client's own id for it: a new one makes a
 // thread) and runId is the run's client id, so the same POST again (a reconnect, with
-// Last-Event-ID) finds the same run, and the run is the same one every other channel sees. Everything goes through MessageHandlerService, as REST and the WebSocket do.
+// Last-Event-ID) finds the same run, and the run is the same one every other channel sees.
+// Everything goes through MessageHandlerService, as REST and the WebSocket do.
 @Injectable()
 export class AgUiChannel {
   constructor(private readonly handler: MessageHandlerService) {}
@@ -76,15 +77,25 @@ export class AgUiChannel {
   // cancelled: reject); the stream follows the run on from the first one. A reconnect repeats the
   // same answers, which the idempotency keys turn into replays.
   private async resume(input: RunAgentInput, after: number) {
-    const entries = input.resume!;
-    let first: Awaited<ReturnType<MessageHandlerService['approveAndFollow']>> | undefined;
-    for (const [i, entry] of entries.entries()) {
-      const answer = await decisionOf(entry, i);
-      const key = `ag-ui:${input.runId}:${entry.interruptId}`;
-      const followed = await this.handler.approveAndFollow(entry.interruptId, answer, key, after);
-      first ??= followed;
+    const [head, ...rest] = input.resume!;
+    const key = (interruptId: string) => `ag-ui:${input.runId}:${interruptId}`;
+    const answers = await Promise.all([head, ...rest].map((entry, i) => decisionOf(entry, i)));
+    const { runId, events } = await this.handler.approveAndFollow(
+      head.interruptId,
+      answers[0],
+      key(head.interruptId),
+      after,
+    );
+    // The others wait on the same run (its tool calls of one turn).
+    for (const [i, entry] of rest.entries()) {
+      await this.handler.handleApproval(
+        runId,
+        entry.interruptId,
+        answers[i + 1],
+        key(entry.interruptId),
+      );
     }
-    return { runId: first!.runId, events: first!.events };
+    return { runId, events };
   }
 
   private frames(
@@ -105,7 +116,6 @@ export class AgUiChannel {
         return translator.translate(event);
       }),
       takeWhile((translated) => !translated.final, true),
-      map(({ seq, events: out }) => ({ seq, events: out })),
     );
   }
 }

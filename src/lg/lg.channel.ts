@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { concat, EMPTY, map, Observable, of, takeWhile } from 'rxjs';
+import { concat, defer, EMPTY, map, mergeMap, Observable, of, takeWhile } from 'rxjs';
 import { ApprovalView } from '../approvals/approval.views';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { DomainError } from '../common/domain.error';
@@ -259,41 +259,40 @@ export class LgChannel {
     return this.stream(lgThreadId(thread), runId, modes, events, after, thread);
   }
 
-  private async stream(
+  private stream(
     threadId: string,
     runId: string,
     modes: string[],
     events: Observable<RunEvent> | null,
     after: number,
     thread: ThreadView,
-  ): Promise<LgStream> {
-    const answered = await this.handler.getAnsweredApprovals(runId);
-    const run = await this.handler.getRunStatus(runId);
-    const translator = new LgTranslator(
-      modes,
-      (await this.values(thread)).messages,
-      answered,
-      run.agent,
-    );
-    const opening: LgFrame = {
-      parts: [
-        { event: 'metadata', data: { run_id: runId, attempt: 1 } },
-        ...(after === 0 ? translator.opened() : []),
-      ],
-    };
-    // Nothing after the resume point: the run has ended and the client saw it all.
-    const source = events ?? EMPTY;
-    const frames = concat(
-      of(opening),
-      source.pipe(
-        map((event) => {
-          recordPush('lg', event);
-          return translator.translate(event);
-        }),
-        takeWhile((t) => !t.final, true),
-        map(({ seq, parts }): LgFrame => ({ seq, parts })),
+  ): LgStream {
+    // Made when the stream is read: a background run (POST /runs) is never read.
+    const frames = defer(async () => {
+      const run = await this.handler.getRunStatus(runId);
+      const history = (await this.values(thread)).messages;
+      const answered = await this.handler.getAnsweredApprovals(runId);
+      return new LgTranslator(modes, history, answered, run.agent);
+    }).pipe(
+      mergeMap((translator) =>
+        concat(
+          of<LgFrame>({
+            parts: [
+              { event: 'metadata', data: { run_id: runId, attempt: 1 } },
+              ...(after === 0 ? translator.opened() : []),
+            ],
+          }),
+          // Nothing after the resume point: the run has ended and the client saw it all.
+          (events ?? EMPTY).pipe(
+            map((event) => {
+              recordPush('lg', event);
+              return translator.translate(event);
+            }),
+            takeWhile((t) => !t.final, true),
+          ),
+          of<LgFrame>({ parts: [{ event: 'end', data: null }] }),
+        ),
       ),
-      of({ parts: [{ event: 'end', data: null }] }),
     );
     return { threadId, runId, modes, frames };
   }
