@@ -8,7 +8,23 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { defer, EMPTY, from, mergeMap, Observable, Subscription } from 'rxjs';
+import {
+  defer,
+  EMPTY,
+  filter,
+  firstValueFrom,
+  from,
+  fromEvent,
+  map,
+  mergeMap,
+  Observable,
+  of,
+  Subscription,
+  take,
+  takeUntil,
+  takeWhile,
+  tap,
+} from 'rxjs';
 import { z } from 'zod';
 import { ConfigService } from '@nestjs/config';
 import { EnvironmentVariables } from '../config/env.validation';
@@ -235,30 +251,28 @@ export class McpChannel {
   ): Promise<ToolResult> {
     const answered = await this.handler.getAnsweredApprovals(call.runId);
     const source = events ?? this.fromStart(call.runId);
-    return new Promise<ToolResult>((resolve, reject) => {
-      const subscription = source.subscribe({
-        next: (event) => {
+    // The client went away: stop following (the run goes on; a resume or another channel picks
+    // it up). What is answered then reaches nobody.
+    const closed = extra.signal.aborted ? of(true) : fromEvent(extra.signal, 'abort');
+    const result = await firstValueFrom(
+      source.pipe(
+        tap((event) => {
           recordPush('mcp', event);
           const progress = progressOf(call, event);
           if (progress) void extra.sendNotification(progress as never).catch(() => undefined);
-          const result = resultOf(event, answered);
-          if (result) {
-            subscription.unsubscribe();
-            resolve(result);
-          }
-        },
-        error: reject,
-        // The feed ended without an answer (the run was over before the follow began): the
-        // answer is its status now.
-        complete: () => void this.statusResult(call.runId).then(resolve, reject),
-      });
-      // The client went away: stop following (the run goes on; a resume or another channel
-      // picks it up). What is resolved here reaches nobody.
-      extra.signal.addEventListener('abort', () => {
-        subscription.unsubscribe();
-        resolve(errorResult(new Error('the request was closed')));
-      });
-    });
+        }),
+        map((event) => resultOf(event, answered)),
+        filter((answer): answer is ToolResult => answer !== null),
+        take(1),
+        takeUntil(closed),
+      ),
+      { defaultValue: null },
+    );
+    if (result) return result;
+    if (extra.signal.aborted) return errorResult(new Error('the request was closed'));
+    // The feed ended without an answer (the run was over before the follow began): the answer
+    // is its status now.
+    return this.statusResult(call.runId);
   }
 
   // A stream resumed after `cursor`: the same messages the call would have sent from there on,
@@ -271,21 +285,27 @@ export class McpChannel {
   ): Promise<void> {
     const { events } = await this.handler.followRun(cursor.runId, cursor.seq);
     const answered = await this.handler.getAnsweredApprovals(cursor.runId);
-    const subscription = (events ?? EMPTY).subscribe({
-      next: (event) => {
-        recordPush('mcp', event);
-        const progress = progressOf(cursor, event);
-        const at = { ...cursor, seq: event.seq };
-        if (progress) void send(eventId(at), { jsonrpc: '2.0', ...progress });
-        const result = resultOf(event, answered);
-        if (result) {
-          void send(eventId(at), { jsonrpc: '2.0', id: cursor.requestId, result }).then(done);
-          subscription.unsubscribe();
-        }
-      },
-      complete: done,
-      error: done,
-    });
+    let resultSent = false;
+    const subscription = (events ?? EMPTY)
+      .pipe(
+        map((event) => ({ event, result: resultOf(event, answered) })),
+        takeWhile(({ result }) => result === null, true),
+      )
+      .subscribe({
+        next: ({ event, result }) => {
+          recordPush('mcp', event);
+          const at = { ...cursor, seq: event.seq };
+          const progress = progressOf(cursor, event);
+          if (progress)
+            void send(eventId(at), { jsonrpc: '2.0', ...progress }).catch(() => undefined);
+          if (!result) return;
+          resultSent = true;
+          void send(eventId(at), { jsonrpc: '2.0', id: cursor.requestId, result }).finally(done);
+        },
+        // Ended without an answer to send: the stream ends too.
+        complete: () => resultSent || done(),
+        error: done,
+      });
     subscriptions.add(subscription);
   }
 
