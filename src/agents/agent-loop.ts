@@ -171,8 +171,11 @@ export class AgentLoop {
     // A checkpoint still unsaved is saved before the turn streams anything.
     if (this.unsaved) await this.save();
     const step = frame.step + 1;
-    const coalescer = new EventCoalescer((type, text) =>
-      this.emit({ type, agentName: agent.name, data: { text, step } }),
+    // Saved above, so the streamed text needs no checkpoint with it.
+    const coalescer = new EventCoalescer((events) =>
+      this.journal.append(
+        ...events.map(({ kind, text }) => ({ type: kind, agentName: agent.name, data: { text, step } })),
+      ),
     );
     let text = '';
     const reasoning: { text: string; meta?: ProviderMeta } = { text: '' };

@@ -1,9 +1,4 @@
-import { EventCoalescer, StreamedKind } from './event-coalescer';
-
-interface Write {
-  kind: StreamedKind;
-  text: string;
-}
+import { EventCoalescer, Streamed, StreamedKind } from './event-coalescer';
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
   let resolve!: () => void;
@@ -15,18 +10,22 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   return { promise, resolve, reject };
 }
 
-// A coalescer whose writes are recorded and succeed at once, unless `write` is replaced.
+// A coalescer whose writes are recorded and succeed at once, unless `write` is replaced. `writes`
+// lists the events written, `batches` the writes (one per call, each with its events).
 function setup(
   options: { maxDelayMs?: number; maxChars?: number } = {},
-  write?: (kind: StreamedKind, text: string) => Promise<void>,
+  write?: (events: Streamed[]) => Promise<void>,
 ) {
-  const writes: Write[] = [];
-  const writer = jest.fn((kind: StreamedKind, text: string) => {
-    writes.push({ kind, text });
-    return write ? write(kind, text) : Promise.resolve();
+  const writes: Streamed[] = [];
+  const batches: Streamed[][] = [];
+  const writer = jest.fn((events: Streamed[]) => {
+    const copy = events.map((e) => ({ ...e }));
+    batches.push(copy);
+    writes.push(...copy);
+    return write ? write(copy) : Promise.resolve();
   });
   const coalescer = new EventCoalescer(writer, options.maxDelayMs, options.maxChars);
-  return { coalescer, writes, writer };
+  return { coalescer, writes, batches, writer };
 }
 
 // Pushes text the way a model streams it: one small delta at a time.
@@ -73,19 +72,19 @@ describe('EventCoalescer', () => {
   });
 
   it('holds text below maxChars until it is flushed', async () => {
-    const { coalescer, writer } = setup({ maxChars: 10 });
+    const { coalescer, writes } = setup({ maxChars: 10 });
 
     coalescer.push('agent_thinking', 'first');
     coalescer.push('agent_thinking', 'abc');
     coalescer.push('agent_thinking', 'def');
     await jest.advanceTimersByTimeAsync(0);
-    expect(writer.mock.calls).toEqual([['agent_thinking', 'first']]);
+    expect(writes).toEqual([{ kind: 'agent_thinking', text: 'first' }]);
 
     await coalescer.drain();
 
-    expect(writer.mock.calls).toEqual([
-      ['agent_thinking', 'first'],
-      ['agent_thinking', 'abcdef'],
+    expect(writes).toEqual([
+      { kind: 'agent_thinking', text: 'first' },
+      { kind: 'agent_thinking', text: 'abcdef' },
     ]);
   });
 
@@ -93,6 +92,7 @@ describe('EventCoalescer', () => {
     const { coalescer, writes } = setup({ maxChars: 10 });
 
     coalescer.push('agent_response_chunk', 'first');
+    await jest.advanceTimersByTimeAsync(0); // written, so nothing is in flight
     coalescer.push('agent_response_chunk', '12345');
     coalescer.push('agent_response_chunk', '67890');
     coalescer.push('agent_response_chunk', 'ab');
@@ -110,7 +110,7 @@ describe('EventCoalescer', () => {
     expect(writes).toEqual([{ kind: 'agent_response_chunk', text: 'x'.repeat(25) }]);
   });
 
-  it('writes what is held when the kind changes, keeping the order', async () => {
+  it('keeps the order of the kinds, each stretch of one kind an event of its own', async () => {
     const { coalescer, writes } = setup();
 
     coalescer.push('agent_thinking', 'Let me ');
@@ -120,11 +120,11 @@ describe('EventCoalescer', () => {
     coalescer.push('agent_thinking', 'Done.');
     await coalescer.drain();
 
+    // The first delta of each kind goes at once; the rest waits for the write in flight.
     expect(writes).toEqual([
       { kind: 'agent_thinking', text: 'Let me ' },
       { kind: 'agent_thinking', text: 'think.' },
-      { kind: 'agent_response_chunk', text: 'The answer ' },
-      { kind: 'agent_response_chunk', text: 'is 4.' },
+      { kind: 'agent_response_chunk', text: 'The answer is 4.' },
       { kind: 'agent_thinking', text: 'Done.' },
     ]);
   });
@@ -160,8 +160,8 @@ describe('EventCoalescer', () => {
 
   it('writes one at a time, in order', async () => {
     const first = deferred();
-    const { coalescer, writes } = setup({ maxChars: 3 }, (_kind, text) =>
-      text === 'aaa' ? first.promise : Promise.resolve(),
+    const { coalescer, writes } = setup({ maxChars: 3 }, ([event]) =>
+      event.text === 'aaa' ? first.promise : Promise.resolve(),
     );
 
     coalescer.push('agent_response_chunk', 'aaa');
@@ -173,6 +173,37 @@ describe('EventCoalescer', () => {
     await coalescer.drain();
 
     expect(writes.map((w) => w.text)).toEqual(['aaa', 'bbb']);
+  });
+
+  it('merges everything that arrives during a slow write into the one write after it', async () => {
+    const slow = deferred();
+    const { coalescer, batches } = setup({ maxChars: 5, maxDelayMs: 10 }, ([event]) =>
+      event.text === 'first' ? slow.promise : Promise.resolve(),
+    );
+
+    coalescer.push('agent_response_chunk', 'first');
+    // A long stall: many flushes' worth of text, by size and by time, and a new kind.
+    for (let i = 0; i < 20; i += 1) {
+      coalescer.push('agent_response_chunk', `${i} `);
+      await jest.advanceTimersByTimeAsync(10);
+    }
+    coalescer.push('agent_thinking', 'hm');
+    coalescer.push('agent_response_chunk', 'end');
+    await jest.advanceTimersByTimeAsync(100);
+    expect(batches).toHaveLength(1); // nothing queued behind the write in flight
+
+    slow.resolve();
+    await coalescer.drain();
+
+    const numbers = Array.from({ length: 20 }, (_, i) => `${i} `).join('');
+    expect(batches).toEqual([
+      [{ kind: 'agent_response_chunk', text: 'first' }],
+      [
+        { kind: 'agent_response_chunk', text: numbers },
+        { kind: 'agent_thinking', text: 'hm' },
+        { kind: 'agent_response_chunk', text: 'end' },
+      ],
+    ]);
   });
 
   it('drain() writes what is held and waits for every write to finish', async () => {
@@ -202,8 +233,8 @@ describe('EventCoalescer', () => {
 
   it('drain() rethrows a failed write and skips the writes after it', async () => {
     const cancelled = new Error('run cancelled');
-    const { coalescer, writes } = setup({ maxChars: 3 }, (_kind, text) =>
-      text === 'aaa' ? Promise.reject(cancelled) : Promise.resolve(),
+    const { coalescer, writes } = setup({ maxChars: 3 }, ([event]) =>
+      event.text === 'aaa' ? Promise.reject(cancelled) : Promise.resolve(),
     );
 
     coalescer.push('agent_response_chunk', 'aaa');
@@ -243,6 +274,6 @@ describe('EventCoalescer', () => {
     await jest.advanceTimersByTimeAsync(100);
     await coalescer.drain();
 
-    expect(writer.mock.calls).toEqual([['agent_response_chunk', 'half ']]);
+    expect(writer.mock.calls).toEqual([[[{ kind: 'agent_response_chunk', text: 'half ' }]]]);
   });
 });

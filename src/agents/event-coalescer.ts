@@ -1,41 +1,53 @@
 export type StreamedKind = 'agent_thinking' | 'agent_response_chunk';
 
+// A stretch of streamed text of one kind: one event.
+export interface Streamed {
+  kind: StreamedKind;
+  text: string;
+}
+
 // Turns a model's many small deltas into few events: text is held until it reaches maxChars or has
 // waited maxDelayMs, so a long answer is tens of events, not thousands. The first delta of each
 // kind in a turn is not held: the first words a user sees (time to first token) wait for nothing
-// but their own write. Writes happen one at a time, in order; what arrives while one is in flight
-// goes in the next. A failed write (the run was cancelled) surfaces at the next push or at drain().
-// One coalescer per model turn.
+// but their own write. At most one write is in flight: whatever arrives meanwhile is merged into
+// the one write that follows it (adjacent text of one kind into one event), so however slow the
+// database, a turn never queues writes behind writes and never falls behind the model. A failed
+// write (the run was cancelled) surfaces at the next push or at drain(). One coalescer per model
+// turn.
 export class EventCoalescer {
-  private kind: StreamedKind | null = null;
+  // What the next write carries, in order, text of the same kind merged.
+  private held: Streamed[] = [];
+  private heldChars = 0;
   private readonly begun = new Set<StreamedKind>();
-  private text = '';
   private timer?: NodeJS.Timeout;
-  private writes: Promise<void> = Promise.resolve();
+  private inFlight: Promise<void> | null = null;
+  // The held text goes as soon as the write in flight is done.
+  private due = false;
   private failure: Error | null = null;
 
   constructor(
-    private readonly write: (kind: StreamedKind, text: string) => Promise<void>,
+    private readonly write: (events: Streamed[]) => Promise<void>,
     private readonly maxDelayMs = 50,
     private readonly maxChars = 200,
   ) {}
 
   push(kind: StreamedKind, text: string): void {
     if (this.failure) throw this.failure;
-    if (this.kind !== kind) this.flush();
-    this.kind = kind;
-    this.text += text;
+    const last = this.held[this.held.length - 1];
+    if (last?.kind === kind) last.text += text;
+    else this.held.push({ kind, text });
+    this.heldChars += text.length;
     if (!this.begun.has(kind)) {
       this.begun.add(kind);
       this.flush();
-    } else if (this.text.length >= this.maxChars) this.flush();
+    } else if (this.heldChars >= this.maxChars) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
   }
 
   // Writes everything held so far and waits for it; throws if a write failed.
   async drain(): Promise<void> {
     this.flush();
-    await this.writes;
+    while (this.inFlight) await this.inFlight;
     if (this.failure) throw this.failure;
   }
 
@@ -43,20 +55,34 @@ export class EventCoalescer {
   discard(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.text = '';
+    this.held = [];
+    this.heldChars = 0;
+    this.due = false;
   }
 
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.text || !this.kind) return;
-    const kind = this.kind;
-    const text = this.text;
-    this.text = '';
-    this.writes = this.writes
-      .then(() => (this.failure ? undefined : this.write(kind, text)))
-      .catch((err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
-      });
+    if (this.held.length === 0 || this.failure) return;
+    if (this.inFlight) {
+      this.due = true;
+      return;
+    }
+    const events = this.held;
+    this.held = [];
+    this.heldChars = 0;
+    this.due = false;
+    this.inFlight = Promise.resolve()
+      .then(() => this.write(events))
+      .then(
+        () => {
+          this.inFlight = null;
+          if (this.due || this.heldChars >= this.maxChars) this.flush();
+        },
+        (err: unknown) => {
+          this.inFlight = null;
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
+        },
+      );
   }
 }
