@@ -174,7 +174,11 @@ export class AgentLoop {
     // Saved above, so the streamed text needs no checkpoint with it.
     const coalescer = new EventCoalescer((events) =>
       this.journal.append(
-        ...events.map(({ kind, text }) => ({ type: kind, agentName: agent.name, data: { text, step } })),
+        ...events.map(({ kind, text }) => ({
+          type: kind,
+          agentName: agent.name,
+          data: { text, step },
+        })),
       ),
     );
     let text = '';

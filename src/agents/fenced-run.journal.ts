@@ -3,6 +3,7 @@ import { ApprovalStore } from '../approvals/approval.store';
 import { Tx } from '../database/transaction';
 import { RunEvent } from '../runs/run-event';
 import { RunEventBus } from '../runs/run-event.bus';
+import { RunEventGroupCommit } from '../runs/run-event.group-commit';
 import { EventInput } from '../runs/run-event.log';
 import { RunClaim } from '../runs/run-fence';
 import { isTerminal } from '../runs/run-status';
@@ -33,6 +34,7 @@ export class FencedRunJournals extends RunJournals {
     private readonly threads: ThreadStore,
     private readonly runs: RunStore,
     private readonly bus: RunEventBus,
+    private readonly group: RunEventGroupCommit,
   ) {
     super();
   }
@@ -40,8 +42,8 @@ export class FencedRunJournals extends RunJournals {
   async claim(job: RunJob, started: (run: Run) => EventInput): Promise<ClaimedRun | null> {
     const taken = await this.persistence.claim(job, started);
     if (!taken) return null;
-    const { persistence, approvals, threads, runs, bus } = this;
-    const services = { persistence, approvals, threads, runs, bus };
+    const { persistence, approvals, threads, runs, bus, group } = this;
+    const services = { persistence, approvals, threads, runs, bus, group };
     const journal = new FencedRunJournal(taken.run, taken.claim, job, services);
     return { run: taken.run, journal, resumed: taken.resumed };
   }
@@ -54,6 +56,7 @@ interface JournalServices {
   threads: ThreadStore;
   runs: RunStore;
   bus: RunEventBus;
+  group: RunEventGroupCommit;
 }
 
 // The journal of one claim of a run (see RunJournal). It also knows which events it wrote itself,
@@ -73,14 +76,11 @@ class FencedRunJournal implements RunJournal {
     this.ownSeq = run.lastSeq;
   }
 
+  // Through this instance's group commit, with the tokens not yet written.
   async append(...events: EventInput[]): Promise<void> {
-    const { persistence } = this.s;
-    await this.track(
-      persistence.atomically(async (tx) => {
-        await this.writeUsage(tx);
-        return persistence.appendIn(tx, this.claim, events);
-      }),
-    );
+    const usage = this.takeUsage();
+    const written = await this.track(this.s.group.append({ claim: this.claim, events, usage }));
+    if (written.length === 0) throw new RunFencedError(this.claim.runId);
   }
 
   save(checkpoint: object, version: number): Promise<void> {
@@ -121,6 +121,19 @@ class FencedRunJournal implements RunJournal {
     for (const { model, tokens } of pending) {
       await this.s.persistence.addUsageIn(tx, this.claim, model, tokens);
     }
+  }
+
+  // The pending tokens by model, for a group commit entry.
+  private takeUsage(): Record<string, { input: number; output: number }> | undefined {
+    if (this.usage.length === 0) return undefined;
+    const byModel: Record<string, { input: number; output: number }> = {};
+    for (const { model, tokens } of this.usage) {
+      const sum = (byModel[model] ??= { input: 0, output: 0 });
+      sum.input += tokens.input;
+      sum.output += tokens.output;
+    }
+    this.usage = [];
+    return byModel;
   }
 
   async decision(callKey: string): Promise<ApprovalDecision | null> {

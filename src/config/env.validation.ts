@@ -187,6 +187,15 @@ export class EnvironmentVariables {
   @Max(3600)
   QUEUE_MONITOR_SECONDS = 10;
 
+  // A busy instance starts a group commit of its runs' events at most this often (an idle one
+  // commits at once): its commits, and PostgreSQL's notifying commits, stay flat however many runs
+  // it streams. 0 commits whenever the previous commit is done.
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  RUN_EVENT_COMMIT_INTERVAL_MS = 20;
+
   // Connections the app keeps to PostgreSQL (the queue and the event listener have their own few).
   // Each run in progress holds one briefly per write; keep it above WORKER_CONCURRENCY.
   @Type(() => Number)

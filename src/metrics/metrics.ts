@@ -45,6 +45,13 @@ export const eventsPersisted = new Counter({
   registers: [registry],
 });
 
+export const groupCommitSize = new Histogram({
+  name: 'netra_event_group_commit_runs',
+  help: 'Runs whose events one group commit of this instance wrote together',
+  buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+  registers: [registry],
+});
+
 export const eventsPushed = new Counter({
   name: 'netra_events_pushed_total',
   help: 'Run events sent to clients by this instance, by channel',

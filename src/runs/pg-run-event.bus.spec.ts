@@ -1,4 +1,4 @@
-import { parseRef, payloadOf } from './pg-run-event.bus';
+import { parsePayload, parseRef, payloadOf, payloadsOf } from './pg-run-event.bus';
 import { RunEvent } from './run-event';
 
 const RUN = '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e';
@@ -38,5 +38,25 @@ describe('the PostgreSQL bus payload', () => {
     for (const payload of ['', 'hello', `${RUN}`, `${RUN}:x`, undefined]) {
       expect(parseRef(payload)).toBeNull();
     }
+  });
+
+  it("packs a commit's runs into as few payloads as fit, each under the limit, in order", () => {
+    const refs = Array.from({ length: 60 }, (_, i) => {
+      const run = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      return { run_id: run, seq: 7, events: [{ ...event(7, 'y'.repeat(100)), run_id: run }] };
+    });
+
+    const payloads = payloadsOf(refs);
+
+    expect(payloads.length).toBeGreaterThan(1);
+    expect(payloads.length).toBeLessThan(10);
+    for (const payload of payloads) expect(Buffer.byteLength(payload)).toBeLessThan(8_000);
+    expect(payloads.flatMap(parsePayload)).toEqual(refs);
+  });
+
+  it('keeps the runs of a payload whose lines are not all ours', () => {
+    const line = payloadOf({ run_id: RUN, seq: 2 });
+    expect(parsePayload(`garbage\n${line}\n`)).toEqual([{ run_id: RUN, seq: 2 }]);
+    expect(parsePayload(undefined)).toEqual([]);
   });
 });

@@ -13,9 +13,9 @@ const RECONNECT_MAX_MS = 5_000;
 const HEARTBEAT_MS = 10_000;
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 
-// The bus across instances: PostgreSQL LISTEN/NOTIFY. A notification carries only `run_id:seq`
-// (far under the 8000-byte payload limit whatever the event) and is sent in the event's own
-// transaction, so PostgreSQL delivers it only after the commit. Each instance holds one dedicated
+// The bus across instances: PostgreSQL LISTEN/NOTIFY. A notification names each run a commit wrote
+// (`run_id:seq`, with the events when they fit) and is sent in that transaction, so PostgreSQL
+// delivers it only after the commit. Each instance holds one dedicated
 // listening connection that reconnects by itself; after a reconnect every follower re-reads the log,
 // because notifications sent while it was away are lost.
 @Injectable()
@@ -34,8 +34,13 @@ export class PostgresRunEventBus
     super();
   }
 
-  override async publish(tx: Tx, ref: RunEventRef): Promise<void> {
-    await tx.rows('SELECT pg_notify($1, $2)', [RUN_EVENTS_CHANNEL, payloadOf(ref)]);
+  // One statement: the refs packed into as few payloads as fit (usually one). PostgreSQL takes its
+  // notification lock and wakes each listener once per commit, however many payloads it carries.
+  override async publish(tx: Tx, refs: RunEventRef[]): Promise<void> {
+    await tx.rows(
+      'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i',
+      [RUN_EVENTS_CHANNEL, payloadsOf(refs)],
+    );
   }
 
   // The first connection is made before the app serves anything; a failure here stops the start.
@@ -67,8 +72,7 @@ export class PostgresRunEventBus
       keepAliveInitialDelayMillis: HEARTBEAT_MS,
     });
     client.on('notification', (message) => {
-      const ref = parseRef(message.payload);
-      if (ref) this.deliver(ref);
+      for (const ref of parsePayload(message.payload)) this.deliver(ref);
     });
     // 'error' then 'end' on a dropped connection: reconnect once, on 'end'.
     client.on('error', (err) =>
@@ -156,9 +160,37 @@ export class PostgresRunEventBus
   }
 }
 
-// `run_id:seq`, then `:` and the events as JSON when they fit under PostgreSQL's 8000-byte payload
-// limit (with room to spare): the followers on every instance then need no read per event.
+// A payload is one line per run: `run_id:seq`, then `:` and the events as JSON when they fit under
+// PostgreSQL's 8000-byte payload limit (with room to spare): the followers on every instance then
+// need no read per event. A run whose events do not fit is named by its seq alone, and its
+// followers read the log.
 const MAX_EVENTS_BYTES = 7_000;
+const MAX_PAYLOAD_BYTES = 7_900;
+
+// The refs of one commit as payloads, each line whole and each payload under the limit.
+export function payloadsOf(refs: RunEventRef[]): string[] {
+  const payloads: string[] = [];
+  let lines: string[] = [];
+  let bytes = 0;
+  for (const ref of refs) {
+    const line = payloadOf(ref);
+    const size = Buffer.byteLength(line) + 1;
+    if (lines.length > 0 && bytes + size > MAX_PAYLOAD_BYTES) {
+      payloads.push(lines.join('\n'));
+      lines = [];
+      bytes = 0;
+    }
+    lines.push(line);
+    bytes += size;
+  }
+  if (lines.length > 0) payloads.push(lines.join('\n'));
+  return payloads;
+}
+
+// Every run reference a payload names; lines that are not ours are left out.
+export function parsePayload(payload: string | undefined): RunEventRef[] {
+  return (payload ?? '').split('\n').flatMap((line) => parseRef(line) ?? []);
+}
 
 export function payloadOf(ref: RunEventRef): string {
   const head = `${ref.run_id}:${ref.seq}`;

@@ -15,11 +15,12 @@ export interface RunEventRef {
 export type RunEventListener = (ref: RunEventRef) => void;
 
 // The one port every live event goes through, on every instance. publish() runs inside the
-// transaction that writes the events, so nobody hears of an event before it is committed. A bus may
+// transaction that writes the events, so nobody hears of an event before it is committed; one call
+// per transaction names every run it wrote (a group commit writes many). A bus may
 // drop, repeat or reorder: followers (RunEventStream) repair that from the log, and are told to
 // re-read everything when the bus itself may have missed notifications (onResync).
 export abstract class RunEventBus {
-  abstract publish(tx: Tx, ref: RunEventRef): Promise<void>;
+  abstract publish(tx: Tx, refs: RunEventRef[]): Promise<void>;
   abstract subscribe(runId: string, listener: RunEventListener): () => void;
   abstract onResync(listener: () => void): () => void;
 }
@@ -29,8 +30,8 @@ export abstract class RunEventBus {
 export class InProcessRunEventBus extends RunEventBus {
   protected readonly emitter = new EventEmitter().setMaxListeners(0);
 
-  publish(tx: Tx, ref: RunEventRef): Promise<void> {
-    tx.afterCommit(() => this.deliver(ref));
+  publish(tx: Tx, refs: RunEventRef[]): Promise<void> {
+    tx.afterCommit(() => refs.forEach((ref) => this.deliver(ref)));
     return Promise.resolve();
   }
 

@@ -11,7 +11,7 @@ import {
 } from './run-event';
 import { RunEventBus } from './run-event.bus';
 import { RunQueue } from './run.queue';
-import { fenced, fenceParams, RunWriterRef } from './run-fence';
+import { fenced, fencedBy, fenceParams, RunClaim, RunWriterRef } from './run-fence';
 import { RunStatus, TERMINAL_STATUSES } from './run-status';
 import { eventsPersisted, runsFinished } from '../metrics/metrics';
 
@@ -20,6 +20,13 @@ export interface EventInput {
   data: Record<string, unknown>;
   // The agent writing it; the run's own agent when absent (a cancel, an approval).
   agentName?: string;
+}
+
+// One running run's share of a group commit: its events, and the model calls' tokens to add to it.
+export interface BatchEntry {
+  claim: RunClaim;
+  events: EventInput[];
+  usage?: Record<string, { input: number; output: number }>;
 }
 
 // A status change that goes with the events: allowed only from `from`.
@@ -104,7 +111,73 @@ export class RunEventLog {
       await this.sendWebhook(tx, writer.userId, written[0]);
     }
     const last = written[written.length - 1];
-    await this.bus.publish(tx, { run_id: last.run_id, seq: last.seq, events: written });
+    await this.bus.publish(tx, [{ run_id: last.run_id, seq: last.seq, events: written }]);
+    return written;
+  }
+
+  // The events of many running runs in one statement (a group commit): each run's rows are fenced
+  // as write() fences them, so a stale claim's entry is refused and the others are written; each
+  // run's seqs are contiguous; the tokens of an entry are added to its run in the same UPDATE.
+  // One notification for all of them. What each entry wrote, in entry order ([] when refused).
+  // At most one entry per run; no terminal events (a run ends through write(), with its rows).
+  async writeBatch(tx: Tx, entries: BatchEntry[]): Promise<RunEvent[][]> {
+    const rows = await tx.rows<RunEventRecord>(
+      `WITH i AS (
+         SELECT (x.v ->> 'run')::uuid AS run_id, x.v ->> 'user' AS user_id,
+                (x.v ->> 'attempt')::int AS attempt, x.v -> 'events' AS events, x.v -> 'usage' AS usage
+         FROM jsonb_array_elements($1::jsonb) AS x(v)
+       ),
+       r AS (
+         UPDATE runs SET
+           last_seq = runs.last_seq + jsonb_array_length(i.events),
+           updated_at = now(),
+           usage = CASE WHEN i.usage IS NULL THEN runs.usage ELSE (
+             SELECT jsonb_object_agg(m.model, jsonb_build_object(
+               'input_tokens', COALESCE((runs.usage -> m.model ->> 'input_tokens')::bigint, 0)
+                 + COALESCE((i.usage -> m.model ->> 'input')::bigint, 0),
+               'output_tokens', COALESCE((runs.usage -> m.model ->> 'output_tokens')::bigint, 0)
+                 + COALESCE((i.usage -> m.model ->> 'output')::bigint, 0)))
+             FROM (SELECT jsonb_object_keys(runs.usage) UNION SELECT jsonb_object_keys(i.usage))
+               AS m(model)) END
+         FROM i
+         WHERE ${fencedBy('runs', 'i.run_id', 'i.user_id', 'i.attempt')} AND runs.status = 'running'
+         RETURNING runs.id, runs.user_id, runs.thread_id, runs.last_seq, runs.agent, i.events
+       )
+       INSERT INTO run_events (run_id, seq, user_id, thread_id, type, agent_name, data)
+       SELECT r.id, r.last_seq - jsonb_array_length(r.events) + e.ord, r.user_id, r.thread_id,
+              e.v ->> 'type', COALESCE(e.v ->> 'agent', r.agent), e.v -> 'data'
+       FROM r CROSS JOIN jsonb_array_elements(r.events) WITH ORDINALITY AS e(v, ord)
+       RETURNING ${COLUMNS}`,
+      [
+        JSON.stringify(
+          entries.map(({ claim, events, usage }) => ({
+            run: claim.runId,
+            user: claim.userId,
+            attempt: claim.attempt,
+            events: events.map((e) => ({ type: e.type, agent: e.agentName ?? null, data: e.data })),
+            ...(usage ? { usage } : {}),
+          })),
+        ),
+      ],
+    );
+    const byRun = new Map<string, RunEvent[]>();
+    for (const row of rows) {
+      const event = toRunEvent(row);
+      eventsPersisted.inc({ type: event.type });
+      const list = byRun.get(event.run_id);
+      if (list) list.push(event);
+      else byRun.set(event.run_id, [event]);
+    }
+    const written = entries.map(({ claim }) =>
+      (byRun.get(claim.runId) ?? []).sort((a, b) => a.seq - b.seq),
+    );
+    const refs = written
+      .filter((events) => events.length > 0)
+      .map((events) => {
+        const last = events[events.length - 1];
+        return { run_id: last.run_id, seq: last.seq, events };
+      });
+    if (refs.length > 0) await this.bus.publish(tx, refs);
     return written;
   }
 

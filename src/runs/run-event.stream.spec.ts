@@ -80,14 +80,14 @@ class FakeLog {
 class Bus extends InProcessRunEventBus {
   announce(committed: RunEvent): void {
     const tx = { afterCommit: (fn: () => void) => fn() } as unknown as Tx;
-    void this.publish(tx, { run_id: committed.run_id, seq: committed.seq });
+    void this.publish(tx, [{ run_id: committed.run_id, seq: committed.seq }]);
   }
 
   // Announced with the events themselves, as the PostgreSQL bus does when they fit.
   announceWithEvents(...committed: RunEvent[]): void {
     const tx = { afterCommit: (fn: () => void) => fn() } as unknown as Tx;
     const last = committed[committed.length - 1];
-    void this.publish(tx, { run_id: last.run_id, seq: last.seq, events: committed });
+    void this.publish(tx, [{ run_id: last.run_id, seq: last.seq, events: committed }]);
   }
 
   reconnected(): void {

@@ -21,9 +21,14 @@ export function attemptOf(writer: RunWriterRef): number | null {
 // the parameters (attempt NULL for an owner). Every write of a run's events, status, checkpoint and
 // usage carries it in the statement that writes, so the check and the write cannot be split.
 export function fenced(alias: string, run: number, user: number, attempt: number): string {
+  return fencedBy(alias, `$${run}::uuid`, `$${user}`, `$${attempt}::int`);
+}
+
+// The same rule over SQL expressions: the columns of a batch of writers (group commit).
+export function fencedBy(alias: string, run: string, user: string, attempt: string): string {
   return (
-    `${alias}.id = $${run}::uuid AND ${alias}.user_id = $${user} ` +
-    `AND ($${attempt}::int IS NULL OR ${alias}.attempt = $${attempt}::int)`
+    `${alias}.id = ${run} AND ${alias}.user_id = ${user} ` +
+    `AND (${attempt} IS NULL OR ${alias}.attempt = ${attempt})`
   );
 }
 

@@ -7,6 +7,7 @@ import { RunCheckpointStore } from './run-checkpoint.store';
 import { RunEventBus } from './run-event.bus';
 import { RunEventRow } from './run-event.entity';
 import { RunEventLog } from './run-event.log';
+import { RunEventGroupCommit } from './run-event.group-commit';
 import { RunEventStream } from './run-event.stream';
 import { RunStateRow } from './run-state.entity';
 import { Run } from './run.entity';
@@ -21,6 +22,7 @@ import { StatePersistenceService } from './state-persistence.service';
     { provide: RunEventBus, useExisting: PostgresRunEventBus },
     RunStore,
     RunEventLog,
+    RunEventGroupCommit,
     RunCheckpointStore,
     RunQueue,
     StatePersistenceService,
@@ -29,6 +31,7 @@ import { StatePersistenceService } from './state-persistence.service';
   ],
   exports: [
     RunEventBus,
+    RunEventGroupCommit,
     PostgresRunEventBus,
     RunStore,
     RunQueue,
