@@ -101,13 +101,33 @@ describe('EventCoalescer', () => {
     expect(writes.slice(1)).toEqual([{ kind: 'agent_response_chunk', text: '1234567890' }]);
   });
 
-  it('writes a delta longer than maxChars whole', async () => {
-    const { coalescer, writes } = setup({ maxChars: 10 });
+  it('writes a delta longer than maxChars as events of at most maxChars, in one write', async () => {
+    const { coalescer, batches } = setup({ maxChars: 10 });
 
     coalescer.push('agent_response_chunk', 'x'.repeat(25));
     await jest.advanceTimersByTimeAsync(0);
 
-    expect(writes).toEqual([{ kind: 'agent_response_chunk', text: 'x'.repeat(25) }]);
+    expect(batches).toEqual([
+      [
+        { kind: 'agent_response_chunk', text: 'x'.repeat(10) },
+        { kind: 'agent_response_chunk', text: 'x'.repeat(10) },
+        { kind: 'agent_response_chunk', text: 'x'.repeat(5) },
+      ],
+    ]);
+  });
+
+  it('never splits a character made of two UTF-16 units', async () => {
+    const { coalescer, writes } = setup({ maxChars: 3 });
+    const text = 'ab😀c😀😀';
+
+    coalescer.push('agent_response_chunk', text);
+    await coalescer.drain();
+
+    expect(writes.map((w) => w.text).join('')).toBe(text);
+    for (const { text: piece } of writes) {
+      expect(piece.length).toBeLessThanOrEqual(3);
+      expect(Buffer.from(piece, 'utf8').toString('utf8')).toBe(piece); // no lone surrogate
+    }
   });
 
   it('keeps the order of the kinds, each stretch of one kind an event of its own', async () => {
@@ -177,12 +197,12 @@ describe('EventCoalescer', () => {
 
   it('merges everything that arrives during a slow write into the one write after it', async () => {
     const slow = deferred();
-    const { coalescer, batches } = setup({ maxChars: 5, maxDelayMs: 10 }, ([event]) =>
+    const { coalescer, batches } = setup({ maxChars: 80, maxDelayMs: 10 }, ([event]) =>
       event.text === 'first' ? slow.promise : Promise.resolve(),
     );
 
     coalescer.push('agent_response_chunk', 'first');
-    // A long stall: many flushes' worth of text, by size and by time, and a new kind.
+    // A long stall: many flushes' worth of waiting, then a new kind.
     for (let i = 0; i < 20; i += 1) {
       coalescer.push('agent_response_chunk', `${i} `);
       await jest.advanceTimersByTimeAsync(10);

@@ -10,7 +10,7 @@ export interface Streamed {
 // waited maxDelayMs, so a long answer is tens of events, not thousands. The first delta of each
 // kind in a turn is not held: the first words a user sees (time to first token) wait for nothing
 // but their own write. At most one write is in flight: whatever arrives meanwhile is merged into
-// the one write that follows it (adjacent text of one kind into one event), so however slow the
+// the one write that follows it (as events of at most maxChars each), so however slow the
 // database, a turn never queues writes behind writes and never falls behind the model. A failed
 // write (the run was cancelled) surfaces at the next push or at drain(). One coalescer per model
 // turn.
@@ -68,7 +68,9 @@ export class EventCoalescer {
       this.due = true;
       return;
     }
-    const events = this.held;
+    const events = this.held.flatMap(({ kind, text }) =>
+      pieces(text, this.maxChars).map((piece) => ({ kind, text: piece })),
+    );
     this.held = [];
     this.heldChars = 0;
     this.due = false;
@@ -85,4 +87,17 @@ export class EventCoalescer {
         },
       );
   }
+}
+
+// The text in pieces of at most `size` UTF-16 units, never splitting a surrogate pair.
+function pieces(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(at + size, text.length);
+    const code = text.charCodeAt(end - 1);
+    if (end < text.length && code >= 0xd800 && code <= 0xdbff && end - 1 > at) end -= 1;
+    out.push(text.slice(at, end));
+    at = end;
+  }
+  return out;
 }
