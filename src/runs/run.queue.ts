@@ -5,6 +5,7 @@ import type { Db, Job, JobWithMetadata } from 'pg-boss';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Tx } from '../database/transaction';
 import { Run } from './run.entity';
+import { RunFetchLoop } from './run-fetch.loop';
 
 export const RUN_QUEUE = 'runs';
 // Where a run's job lands once its retries are spent (a run that keeps killing its worker, or an
@@ -13,6 +14,8 @@ export const SPENT_RUN_QUEUE = 'runs_spent';
 // pg-boss's schema; its job table (documented by pg-boss) is read by RunSweeper.
 export const QUEUE_SCHEMA = 'pgboss';
 const ERROR_LOG_EVERY_MS = 30_000;
+// Announces a new run job to every instance's fetch loop, in the transaction that sends the job.
+export const RUN_JOBS_CHANNEL = 'netra_run_jobs';
 
 export interface RunJobData {
   run_id: string;
@@ -35,25 +38,33 @@ export type WebhookJob = Job<WebhookJobData>;
 // The runs' queue: pg-boss 12 in the app's own PostgreSQL (schema `pgboss`), started and stopped
 // with the app. A run's job is sent in the transaction that makes the run executable, so no crash
 // can leave one without the other. Jobs are keyed by thread under key_strict_fifo: a thread's jobs
-// never run at once. Per-job heartbeats hand a dead worker's runs to another instance.
+// never run at once. Per-job heartbeats hand a dead worker's runs to another instance. Run jobs are
+// taken by one fetch loop per instance (RunFetchLoop), woken by RUN_JOBS_CHANNEL; pg-boss's own
+// workers (webhooks, spent runs) poll.
 @Injectable()
 export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RunQueue.name);
   private readonly boss: PgBoss;
   private started = false;
+  private loop?: RunFetchLoop<RunJobData>;
+  private stopListening?: () => Promise<void>;
   // When the queue last said it failed, and how often it failed since.
   private lastLogged = 0;
   private unlogged = 0;
 
   constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
     const monitor = config.get('QUEUE_MONITOR_SECONDS', { infer: true });
+    const concurrency = config.get('WORKER_CONCURRENCY', { infer: true });
     this.boss = new PgBoss({
       connectionString: config.get('DATABASE_URL', { infer: true }),
       schema: QUEUE_SCHEMA,
       application_name: 'netra-queue',
-      max: 4,
-      connectionTimeoutMillis: 2_000,
-      useListenNotify: true,
+      // Fetches, heartbeats, upkeep and the webhook workers, plus every run ending at once settling
+      // its job: sized by the runs in hand, and patient, so load never looks like a lost worker.
+      max: 4 + Math.ceil(concurrency / 10),
+      connectionTimeoutMillis: 10_000,
+      // The run jobs' fetch loop listens itself (RUN_JOBS_CHANNEL); the other queues poll.
+      useListenNotify: false,
       // How often a stale heartbeat is looked for: a dead worker's runs move within
       // RUN_HEARTBEAT_SECONDS plus this.
       monitorIntervalSeconds: monitor,
@@ -105,14 +116,16 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
       heartbeatSeconds,
       deadLetter: SPENT_RUN_QUEUE,
     };
-    await this.boss.createQueue(RUN_QUEUE, { policy: 'key_strict_fifo', notify: true, ...options });
+    await this.boss.createQueue(RUN_QUEUE, { policy: 'key_strict_fifo', ...options });
     // An existing queue keeps its settings on createQueue; bring them up to this configuration.
-    await this.boss.updateQueue(RUN_QUEUE, { notify: true, ...options });
+    await this.boss.updateQueue(RUN_QUEUE, { notify: false, ...options });
     this.started = true;
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.started = false;
+    await this.loop?.close();
+    await this.stopListening?.().catch(() => undefined);
     await this.boss.stop({ graceful: false, close: true }).catch((err: unknown) => {
       this.logger.warn(`Queue stop: ${String(err)}`);
     });
@@ -127,6 +140,7 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     const data: RunJobData = { run_id: run.id, user_id: run.userId };
     const id = await this.boss.send(RUN_QUEUE, data, { singletonKey: run.threadId, db: over(tx) });
     if (!id) throw new Error(`the queue did not take the job of run ${run.id}`);
+    await tx.rows(`SELECT pg_notify('${RUN_JOBS_CHANNEL}', '')`);
     return id;
   }
 
@@ -165,12 +179,37 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
+  // Executes run jobs, `concurrency` at a time, from one fetch loop (see RunFetchLoop).
   async work(concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<void> {
-    await this.boss.work<RunJobData>(
-      RUN_QUEUE,
-      { localConcurrency: concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
-      async ([job]) => handler(job),
+    const attempt = (job: RunJob) => ({ id: job.id, retryCount: job.retryCount });
+    const source = {
+      fetch: (limit: number) => this.boss.fetch<RunJobData>(RUN_QUEUE, { batchSize: limit }),
+      touch: async (jobs: RunJob[]) => {
+        const touched = (await this.boss.touch(RUN_QUEUE, jobs.map(attempt))) as {
+          settled?: string[];
+        };
+        return new Set(touched.settled ?? jobs.map((job) => job.id));
+      },
+      complete: async (job: RunJob) => {
+        await this.boss.complete(RUN_QUEUE, attempt(job));
+      },
+      fail: async (job: RunJob, error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        await this.boss.fail(RUN_QUEUE, attempt(job), { message });
+      },
+    };
+    const heartbeatMs = (this.config.get('RUN_HEARTBEAT_SECONDS', { infer: true }) * 1000) / 2;
+    const loop = new RunFetchLoop(source, concurrency, handler, heartbeatMs, (err) =>
+      this.quietly(err instanceof Error ? err : new Error(String(err))),
     );
+    const listener = await this.boss.getDb().listen?.(
+      RUN_JOBS_CHANNEL,
+      () => loop.poke(),
+      () => loop.poke(),
+    );
+    this.stopListening = listener ? () => listener.close() : undefined;
+    this.loop = loop;
+    loop.start();
   }
 
   async workSpent(handler: (job: JobWithMetadata<RunJobData>) => Promise<void>): Promise<void> {
@@ -190,7 +229,10 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   // failed back to the queue (another instance continues them from their checkpoints) and their
   // handlers' signals aborted. The pool stays open for the app's last requests.
   async drain(graceMs: number): Promise<void> {
-    await this.boss.stop({ graceful: true, timeout: graceMs, close: false });
+    await Promise.all([
+      this.loop?.drain(graceMs),
+      this.boss.stop({ graceful: true, timeout: graceMs, close: false }),
+    ]);
   }
 }
 
