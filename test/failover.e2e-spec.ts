@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { RunEvent, isTerminalEvent } from '../src/runs/run-event';
 import { eventually } from './support/eventually';
+import { startFakeOpenAi, textTurn } from './support/fake-llm-servers';
 import { Instance, tokenFor } from './support/instance';
 import { RestClient } from './support/rest-client';
 import { createDatabase, dropDatabase } from './support/test-app';
@@ -105,6 +106,59 @@ describe('instances that die or leave', () => {
       const interrupted = events.find((e) => e.type === 'tool_completed' && e.data.is_error);
       const rerun = events.find((e) => e.type === 'tool_completed' && !e.data.is_error);
       expect(rerun?.data.call_id).toBe(interrupted?.data.call_id);
+    }
+  });
+
+  it('kill -9 mid-answer: the survivor continues each answer where it stopped, its text streamed once', async () => {
+    const fake = await startFakeOpenAi();
+    try {
+      const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ') + '.';
+      // The answers stream for about 3 s on A; the ones B gives again stream at once.
+      fake.enqueue(...Array.from({ length: 20 }, () => textTurn(answer, { delayMs: 50 })));
+      const llm = { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: fake.baseURL, LLM_MODEL: 'f' };
+      const a = await start('A', { ...llm, WORKER_CONCURRENCY: '20' });
+      const ids = await startRuns(
+        a,
+        Array.from({ length: 20 }, () => 'Say sixty words'),
+      );
+      // Every run has streamed part of its answer, through A's group commits.
+      await eventually(
+        () =>
+          db
+            .query(
+              `SELECT count(*)::int AS n FROM (SELECT run_id FROM run_events
+               WHERE type = 'agent_response_chunk' AND run_id = ANY($1)
+               GROUP BY run_id HAVING count(*) >= 2) r`,
+              [ids],
+            )
+            .then((r) => r.rows[0].n as number),
+        (n) => n === ids.length,
+        30_000,
+      );
+      fake.enqueue(...Array.from({ length: 20 }, () => textTurn(answer)));
+      const b = await start('B', llm);
+
+      a.signal('SIGKILL');
+      await a.exited;
+
+      await eventually(
+        () => rows(ids),
+        (all) => all.every((r) => r.status === 'complete'),
+        90_000,
+        250,
+      );
+      for (const id of ids) {
+        const events = await eventsOf(b, id);
+        checkLog(events);
+        // What a client that appends the streamed text shows: the answer, once.
+        const streamed = events.filter((e) => e.type === 'agent_response_chunk');
+        expect(streamed.map((e) => e.data.text).join('')).toBe(answer);
+        const resumes = events.filter((e) => e.type === 'agent_resumed');
+        expect(resumes.map((e) => e.data.partial)).toEqual(['kept']);
+        expect(events.at(-1)?.data.answer).toBe(answer);
+      }
+    } finally {
+      await fake.close();
     }
   });
 

@@ -189,10 +189,10 @@ describe('AgUiTranslator', () => {
     expect(out[3].events.at(-1)).toMatchObject({ outcome: { type: 'cancelled' } });
   });
 
-  it('starts a new message for text streamed again after agent_resumed', () => {
+  it('starts a new message for text streamed again after an agent_resumed that drops it', () => {
     const out = translateAll([
       event('agent_response_chunk', { text: 'par', step: 1 }),
-      event('agent_resumed', { reason: 'picked up again', after_seq: 0 }),
+      event('agent_resumed', { reason: 'answered differently', after_seq: 0, partial: 'dropped' }),
       event('agent_response_chunk', { text: 'partial', step: 1 }),
       event('agent_error', { message: 'boom', code: 'agent_failed' }),
     ]);
@@ -210,5 +210,27 @@ describe('AgUiTranslator', () => {
     expect(ids[0].messageId).not.toEqual(ids[1].messageId);
     expect(out[3].events.at(-1)).toMatchObject({ message: 'boom', code: 'agent_failed' });
     expect(out[3].final).toBe(true);
+  });
+
+  it('continues the message in flight after an agent_resumed that keeps it', () => {
+    const out = translateAll([
+      event('agent_response_chunk', { text: 'The ans', step: 1 }),
+      event('agent_resumed', { reason: 'picked up again', after_seq: 1, partial: 'kept' }),
+      event('agent_response_chunk', { text: 'wer.', step: 1 }),
+      event('agent_completed', { answer: 'The answer.' }),
+    ]);
+    expect(typesOf(out)).toEqual([
+      EventType.TEXT_MESSAGE_START,
+      EventType.TEXT_MESSAGE_CONTENT,
+      EventType.CUSTOM,
+      EventType.TEXT_MESSAGE_CONTENT,
+      EventType.TEXT_MESSAGE_END,
+      EventType.RUN_FINISHED,
+    ]);
+    const deltas = out
+      .flatMap((t) => t.events)
+      .filter((e) => e.type === EventType.TEXT_MESSAGE_CONTENT)
+      .map((e) => (e as unknown as { delta: string }).delta);
+    expect(deltas.join('')).toBe('The answer.');
   });
 });

@@ -25,7 +25,7 @@ export class AgUiTranslator {
   private text: string | null = null;
   private reasoning: string | null = null;
   private step: string | null = null;
-  // Bumped by agent_resumed: the step's text is streamed again, as a new message.
+  // Bumped by an agent_resumed that drops the step's text: it is streamed again, as a new message.
   private attempt = 0;
   // Tool calls already shown to the client: at approval_required, or an earlier stream's
   // approval (a call that needed one was shown before it was answered).
@@ -123,10 +123,12 @@ export class AgUiTranslator {
         out.push(this.custom('tool_progress', data));
         break;
       case 'agent_resumed':
-        // What was streamed of the step after after_seq comes again: the open message ends
-        // here and the repeat is a new one.
-        this.closeStreams(out);
-        this.attempt = event.seq;
+        // Kept: the step's text continues in the same message. Dropped: what was streamed of
+        // the step comes again from its start, as a new message.
+        if (data.partial !== 'kept') {
+          this.closeStreams(out);
+          this.attempt = event.seq;
+        }
         out.push(this.custom('agent_resumed', data));
         break;
       case 'agent_completed':

@@ -4,7 +4,8 @@ import { EventInput } from '../runs/run-event.log';
 import { Run } from '../runs/run.entity';
 import { AgentOptions, DELEGATE_TOOL } from './agent-definition';
 import { AgentRegistry } from './agent.registry';
-import { EventCoalescer } from './event-coalescer';
+import { EventCoalescer, Streamed, StreamedKind } from './event-coalescer';
+import { PartialTurn, RepeatFilter } from './repeat-filter';
 import { ChatMessage, ChatModel, ProviderMeta, ToolCall, ToolSpec } from './llm/chat-model.port';
 import { ApprovalDecision, RunJournal } from './run-journal';
 import { ToolOutcome, ToolRegistry } from './tools/tool.registry';
@@ -104,6 +105,8 @@ export class AgentLoop {
     private readonly journal: RunJournal,
     private readonly signal: AbortSignal,
     private readonly checkpoint: RunCheckpoint,
+    // What the turn in flight had streamed when an earlier execution stopped (see RepeatFilter).
+    private partial: PartialTurn | null = null,
   ) {}
 
   // The run's final answer. Throws RunPaused when a tool call waits for approval.
@@ -171,6 +174,7 @@ export class AgentLoop {
     // A checkpoint still unsaved is saved before the turn streams anything.
     if (this.unsaved) await this.save();
     const step = frame.step + 1;
+    const repeat = this.repeatFilter(agent.name, step);
     // Saved above, so the streamed text needs no checkpoint with it.
     const coalescer = new EventCoalescer((events) =>
       this.journal.append(
@@ -202,11 +206,11 @@ export class AgentLoop {
               case 'reasoning':
                 reasoning.text += chunk.text;
                 if (chunk.meta) reasoning.meta = chunk.meta;
-                if (chunk.text) coalescer.push('agent_thinking', chunk.text);
+                if (chunk.text) await this.stream(coalescer, repeat, 'agent_thinking', chunk.text);
                 break;
               case 'text':
                 text += chunk.text;
-                coalescer.push('agent_response_chunk', chunk.text);
+                await this.stream(coalescer, repeat, 'agent_response_chunk', chunk.text);
                 break;
               case 'tool_call':
                 calls.push(bounded(chunk.call));
@@ -228,12 +232,55 @@ export class AgentLoop {
         },
       );
       outcome = 'ok';
+      const rest = repeat?.finish();
+      if (rest) await this.dropPartial(coalescer, repeat!, rest);
       await coalescer.drain();
     } finally {
       modelCallDuration.observe({ model, outcome }, since(started));
       coalescer.discard();
     }
     return { text, calls, reasoning: reasoning.text || reasoning.meta ? reasoning : undefined };
+  }
+
+  // The filter for the turn an earlier execution left half streamed, if this is that turn.
+  private repeatFilter(agent: string, step: number): RepeatFilter | null {
+    const partial = this.partial;
+    if (!partial || partial.agent !== agent || partial.step !== step) return null;
+    this.partial = null;
+    return new RepeatFilter(partial);
+  }
+
+  // A piece of the turn's text, less what clients already have of it.
+  private async stream(
+    coalescer: EventCoalescer,
+    repeat: RepeatFilter | null,
+    kind: StreamedKind,
+    text: string,
+  ): Promise<void> {
+    const passed = repeat ? repeat.pass(kind, text) : { text };
+    if ('dropped' in passed) return this.dropPartial(coalescer, repeat!, passed);
+    if (passed.text) coalescer.push(kind, passed.text);
+  }
+
+  // The new attempt departed from the partial text clients have: they drop it, and get this
+  // attempt's text from its start.
+  private async dropPartial(
+    coalescer: EventCoalescer,
+    repeat: RepeatFilter,
+    { replay }: { replay: Streamed[] },
+  ): Promise<void> {
+    await coalescer.drain();
+    const { agent, afterSeq } = repeat.partial;
+    await this.journal.append({
+      type: 'agent_resumed',
+      agentName: agent,
+      data: {
+        reason: 'the new attempt answered differently',
+        after_seq: afterSeq,
+        partial: 'dropped',
+      },
+    });
+    for (const { kind, text } of replay) coalescer.push(kind, text);
   }
 
   // Runs one tool call: what the model is told, and the tool_completed event to commit with the

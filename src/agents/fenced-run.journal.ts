@@ -216,6 +216,10 @@ class FencedRunJournal implements RunJournal {
     return this.s.persistence.lastEvent(this.claim.userId, this.claim.runId, except);
   }
 
+  eventsAfter(seq: number): Promise<RunEvent[]> {
+    return this.s.persistence.listEvents(this.claim.userId, this.claim.runId, seq, 1_000);
+  }
+
   watch(ended: () => void): () => void {
     const check = async (): Promise<void> => {
       const run = await this.s.runs.findByRef(this.claim.userId, this.claim.runId);

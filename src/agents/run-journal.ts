@@ -50,6 +50,8 @@ export interface RunJournal {
   checkpoint<T extends object>(): Promise<T | null>;
   // The run's latest event, or the latest of a type not in `except`.
   lastEvent(except?: readonly string[]): Promise<RunEvent | null>;
+  // The run's events after `seq`, in order (at most 1,000).
+  eventsAfter(seq: number): Promise<RunEvent[]>;
   // Calls `ended` once someone else ends the run (a cancel, on any instance) or claims it.
   watch(ended: () => void): () => void;
 }

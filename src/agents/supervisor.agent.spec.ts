@@ -11,6 +11,7 @@ import {
   failingTurn,
   hangingTurn,
   noDiscovery,
+  reasoning,
   runOf,
   ScriptedModel,
   text,
@@ -116,7 +117,7 @@ function leftBehind(
   return runs.addRun(runOf({ status: 'running' }), events, checkpoint);
 }
 
-const RESTARTED = { reason: 'the run was picked up again' };
+const RESTARTED = { reason: 'the run was picked up again', partial: 'kept' };
 
 describe('SupervisorAgent', () => {
   afterEach(() => jest.restoreAllMocks());
@@ -300,11 +301,21 @@ describe('SupervisorAgent', () => {
 
       await execute(run);
 
-      expect(events(run).slice(3, 5)).toEqual([
+      expect(events(run).slice(3, 6)).toEqual([
         {
           type: 'agent_resumed',
           agent_name: 'researcher',
           data: { ...RESTARTED, after_seq: 3 },
+        },
+        // The new attempt answers differently: the half answer is dropped.
+        {
+          type: 'agent_resumed',
+          agent_name: 'researcher',
+          data: {
+            reason: 'the new attempt answered differently',
+            after_seq: 2,
+            partial: 'dropped',
+          },
         },
         {
           type: 'agent_response_chunk',
@@ -314,6 +325,49 @@ describe('SupervisorAgent', () => {
       ]);
       expect(model.requests[0].system).toBe('You research.');
       expect(runs.row(run.id).result).toBe('final');
+    });
+
+    it('continues a half-streamed answer where it stopped when the new attempt repeats it', async () => {
+      const { runs, execute, events } = setup([
+        [reasoning('Let me see.'), text('The answer '), text('is 391.')],
+      ]);
+      const run = leftBehind(runs, [
+        { type: 'agent_started', data: {} },
+        // The turn after the checkpoint's step 1.
+        { type: 'agent_thinking', data: { text: 'Let me see.', step: 2 } },
+        { type: 'agent_response_chunk', data: { text: 'The ans', step: 2 } },
+      ]);
+
+      await execute(run);
+
+      const streamed = events(run).filter((e) => e.type === 'agent_response_chunk');
+      expect(streamed.map((e) => e.data.text).join('')).toBe('The answer is 391.');
+      expect(events(run).filter((e) => e.type === 'agent_thinking')).toHaveLength(1);
+      expect(events(run).map((e) => e.type)).toEqual([
+        'agent_started',
+        'agent_thinking',
+        'agent_response_chunk',
+        'agent_resumed',
+        'agent_response_chunk',
+        'agent_response_chunk',
+        'agent_completed',
+      ]);
+      expect(runs.row(run.id).result).toBe('The answer is 391.');
+    });
+
+    it('keeps what an earlier resume continued, across a second interruption', async () => {
+      const { runs, execute, events } = setup([[text('One two three four.')]]);
+      const run = leftBehind(runs, [
+        { type: 'agent_started', data: {} },
+        { type: 'agent_response_chunk', data: { text: 'One ', step: 2 } },
+        { type: 'agent_resumed', data: { ...RESTARTED, after_seq: 2 } },
+        { type: 'agent_response_chunk', data: { text: 'two ', step: 2 } },
+      ]);
+
+      await execute(run);
+
+      const streamed = events(run).filter((e) => e.type === 'agent_response_chunk');
+      expect(streamed.map((e) => e.data.text).join('')).toBe('One two three four.');
     });
 
     // A checkpoint whose echo call (key ek) was announced and had not completed.

@@ -12,12 +12,19 @@ import { RunJournals } from './fenced-run.journal';
 import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
 import { RunJournal } from './run-journal';
+import { PartialTurn } from './repeat-filter';
+import { RunEvent } from '../runs/run-event';
 import { ToolRegistry } from './tools/tool.registry';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { queueWait } from '../metrics/metrics';
 import { inSpan, RUN_ID, USER_ID } from '../tracing/tracer';
 
 const HISTORY_MESSAGES = 50;
+const STREAMED = ['agent_thinking', 'agent_response_chunk'] as const;
+
+function isStreamed(event: RunEvent): event is RunEvent & { type: (typeof STREAMED)[number] } {
+  return (STREAMED as readonly string[]).includes(event.type);
+}
 // Why an execution was aborted: someone else ended (or took) the run.
 const ENDED = 'ended';
 
@@ -69,12 +76,12 @@ export class SupervisorAgent {
     const unwatch = journal.watch(() => ended.abort(ENDED));
     const signal = AbortSignal.any([job.signal, ended.signal]);
     try {
-      if (resumed) await this.resumed(run, journal);
+      const partial = resumed ? await this.resumed(run, journal) : null;
       const checkpoint =
         (await journal.checkpoint<RunCheckpoint>()) ?? (await this.firstCheckpoint(run));
       const model = this.models.get(run.model ?? undefined);
       const services = { tools: this.tools, agents: this.agents };
-      const loop = new AgentLoop(run, model, services, journal, signal, checkpoint);
+      const loop = new AgentLoop(run, model, services, journal, signal, checkpoint, partial);
       await journal.complete(await loop.answer());
       this.logger.debug(`run ${run.id} complete`);
     } catch (err) {
@@ -85,20 +92,22 @@ export class SupervisorAgent {
   }
 
   // Picking up a running run: after an approval, or after its executor stopped in the middle of it.
-  // In the second case clients are told (`agent_resumed`: drop the partial text of that step), and
-  // a tool call left without its tool_completed is closed, then runs again. A delegate call is not
-  // closed: its sub-agent carries on from its own checkpoint.
-  private async resumed(run: Run, journal: RunJournal): Promise<void> {
+  // In the second case clients are told (`agent_resumed`, partial "kept": what streamed of the turn
+  // in flight stays, and the turn continues it), and a tool call left without its tool_completed is
+  // closed, then runs again. A delegate call is not closed: its sub-agent carries on from its own
+  // checkpoint. The text the interrupted turn had streamed, for the loop to continue it.
+  private async resumed(run: Run, journal: RunJournal): Promise<PartialTurn | null> {
     const last = await journal.lastEvent();
-    if (!last || last.type === 'approval_resolved') return;
+    if (!last || last.type === 'approval_resolved') return null;
     // The call in flight, if any: a tool reporting progress was still running.
     const call = await journal.lastEvent(['tool_progress']);
+    const partial = await this.partialTurn(journal);
     await journal.append({
       type: 'agent_resumed',
       agentName: last.agent_name,
-      data: { reason: 'the run was picked up again', after_seq: last.seq },
+      data: { reason: 'the run was picked up again', after_seq: last.seq, partial: 'kept' },
     });
-    if (call?.type !== 'tool_executing' || call.data.tool === DELEGATE_TOOL) return;
+    if (call?.type !== 'tool_executing' || call.data.tool === DELEGATE_TOOL) return partial;
     await journal.append({
       type: 'tool_completed',
       agentName: call.agent_name,
@@ -108,6 +117,28 @@ export class SupervisorAgent {
         is_error: true,
       },
     });
+    return partial;
+  }
+
+  // The text clients have of the model turn in flight: the streamed events after the run's last
+  // other event, through earlier resumes that kept it (one that dropped it starts it afresh).
+  private async partialTurn(journal: RunJournal): Promise<PartialTurn | null> {
+    const before = await journal.lastEvent([...STREAMED, 'agent_resumed']);
+    const events = await journal.eventsAfter(before?.seq ?? 0);
+    let partial: PartialTurn | null = null;
+    for (const event of events) {
+      if (event.type === 'agent_resumed' && event.data.partial !== 'kept') partial = null;
+      if (!isStreamed(event)) continue;
+      partial ??= {
+        agent: event.agent_name,
+        step: Number(event.data.step),
+        afterSeq: event.seq - 1,
+        text: { agent_thinking: '', agent_response_chunk: '' },
+      };
+      const { text } = event.data;
+      if (typeof text === 'string') partial.text[event.type] += text;
+    }
+    return partial;
   }
 
   private async firstCheckpoint(run: Run): Promise<RunCheckpoint> {

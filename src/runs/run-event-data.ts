@@ -138,13 +138,24 @@ export const RUN_EVENT_DATA: Record<RunEventType, EventDataSchema> = {
   },
   agent_resumed: {
     description:
-      'The run was picked up again after its executor stopped: drop the partial text of the ' +
-      'step after after_seq; it is streamed again',
-    schema: object({
-      reason: text('Why'),
-      after_seq: int('The last event before the interruption'),
-    }),
-    example: { reason: 'the run was picked up again', after_seq: 4 },
+      'The run was picked up again after its executor stopped. partial "kept": what streamed of ' +
+      'the step in flight stays, and the text that follows continues it. partial "dropped" (the ' +
+      'new attempt answered differently): drop the text of the step streamed after after_seq; ' +
+      'it is streamed again from its start',
+    schema: object(
+      {
+        reason: text('Why'),
+        after_seq: int('The last event before the interruption (kept), or before the dropped text'),
+        partial: {
+          type: 'string',
+          enum: ['kept', 'dropped'],
+          description:
+            'What becomes of the partial text (absent on events of older versions: dropped)',
+        },
+      },
+      ['partial'],
+    ),
+    example: { reason: 'the run was picked up again', after_seq: 4, partial: 'kept' },
   },
   agent_completed: {
     description: 'The run ended with an answer (terminal)',

@@ -110,7 +110,7 @@ export class RunView {
         this.approvalResolved(data);
         break;
       case 'agent_resumed':
-        this.resumed(agent);
+        this.resumed(agent, data.partial === 'kept');
         break;
       case 'agent_completed':
         this.completed(str(data.answer) ?? '');
@@ -193,18 +193,21 @@ export class RunView {
   }
 
   // Another executor picked the run up: the text of the step that was cut off comes again.
-  private resumed(agent: string): void {
+  // The run was picked up again: what streamed of the step in flight is continued (kept), or
+  // dropped and streamed again from its start.
+  private resumed(agent: string, kept: boolean): void {
     const step = this.steps.get(agent);
-    if (step !== undefined) {
+    if (step !== undefined && !kept) {
       for (const kind of ['thinking', 'answer']) {
         const key = `${kind}:${agent}:${step}`;
         this.texts.get(key)?.element.remove();
         this.texts.delete(key);
       }
     }
-    this.lane(agent).append(
-      el('li', { class: 'part note' }, 'The run was picked up again after an interruption.'),
-    );
+    const note = kept
+      ? 'The run was picked up again after an interruption.'
+      : 'The answer is given again from its start.';
+    this.lane(agent).append(el('li', { class: 'part note' }, note));
   }
 
   // The answer in full replaces what streamed of the last step (they agree unless chunks were lost
