@@ -14,6 +14,7 @@ import { memoryFigure } from './figures/memory';
 import { runsFigure } from './figures/runs';
 import { scopeFigure } from './figures/scope';
 import { statusFigure } from './figures/status';
+import { streamFigure } from './figures/stream';
 import { subscribeFigure } from './figures/subscribe';
 import { ttftFigure } from './figures/ttft';
 import { hasLatencyChart, latencyChart, RunInfo, scalingChart, section } from './lib/report';
@@ -28,6 +29,7 @@ const FIGURES: Record<string, (ctx: BenchContext) => Promise<FigureResult>> = {
   'sse-fanout': sseFanoutFigure,
   subscribe: subscribeFigure,
   memory: memoryFigure,
+  stream: streamFigure,
 };
 
 // The load generator (this process) on core 1, the servers on core 0.

@@ -8,8 +8,13 @@ export interface FakeOpenAi {
   // performance.now() when the first content byte of the answer to a request was written, by the
   // probe tag found in the request's last user message (see `probe`).
   firstByteAt: Map<string, number>;
+  // performance.now() when each content delta (`deltaText(i)`) was written, by probe tag.
+  deltaAt: Map<string, number[]>;
   close(): Promise<void>;
 }
+
+// The text of the i-th content delta the fake streams.
+export const deltaText = (i: number) => `word${i} `;
 
 export interface FakeOpenAiOptions {
   chunks: number;
@@ -27,14 +32,16 @@ const PROBE = /\[probe \d+\]/;
 // ends after one model turn.
 export async function startFakeOpenAi(options: FakeOpenAiOptions): Promise<FakeOpenAi> {
   const firstByteAt = new Map<string, number>();
+  const deltaAt = new Map<string, number[]>();
   const server: Server = createServer((req, res) => {
-    void answer(req, res, options, firstByteAt).catch(() => res.destroy());
+    void answer(req, res, options, firstByteAt, deltaAt).catch(() => res.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     firstByteAt,
+    deltaAt,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -48,6 +55,7 @@ async function answer(
   res: ServerResponse,
   { chunks, intervalMs }: FakeOpenAiOptions,
   firstByteAt: Map<string, number>,
+  deltaAt: Map<string, number[]>,
 ): Promise<void> {
   let text = '';
   for await (const chunk of req) text += String(chunk);
@@ -82,11 +90,14 @@ async function answer(
     'cache-control': 'no-cache',
   });
   res.write(frame([delta({ role: 'assistant', content: '' })]));
+  const times: number[] = [];
+  if (tag) deltaAt.set(tag, times);
   for (let i = 0; i < chunks; i++) {
     // The pace of a real model's tokens: what the backend's own delay is measured against.
     if (i > 0) await delay(intervalMs);
     if (i === 0) firstByteAt.set(tag, performance.now());
-    res.write(frame([delta({ content: `word${i} ` })]));
+    times.push(performance.now());
+    res.write(frame([delta({ content: deltaText(i) })]));
   }
   res.write(frame([delta({}, 'stop')]));
   if (body.stream_options?.include_usage) {
