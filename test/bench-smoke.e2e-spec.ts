@@ -135,6 +135,21 @@ describe('npm run bench, smoke', () => {
     expect(readFileSync(join(out, 'benchmarks-ttft.svg'), 'utf8')).toMatch(/^<svg/);
   }, 180_000);
 
+  it('streams answers at once on the product and both bare baselines, every run complete', async () => {
+    const { stdout, data } = await smoke('stream');
+    expect(stdout).toMatch(/stream: most runs streaming at once .*: \d+ vs \d+/);
+    expect(data.result.errors).toBe(0);
+    // One note per side, each with both smoke steps measured.
+    expect(data.result.notes).toHaveLength(3);
+    for (const note of data.result.notes)
+      expect(note).toMatch(/2: 2\/2 complete.*4: 4\/4 complete/);
+    const cpu = data.result.rows.filter((r: { figure: string }) => r.figure.includes('CPU'));
+    expect(cpu.map((r: { figure: string }) => r.figure)).toEqual([
+      '2 runs: server CPU per streamed event',
+      '4 runs: server CPU per streamed event',
+    ]);
+  }, 180_000);
+
   // The fan-out family at smoke sizes (20 clients, a few events): the rows, no lost or misordered
   // frame, no refused client, the chart. Their CPU ratios are not checked here: at these sizes a
   // server spends a tick or two of /proc's 10 ms resolution.

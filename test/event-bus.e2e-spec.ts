@@ -32,7 +32,7 @@ describe('the event listener connection', () => {
   const listeners = () =>
     admin
       .query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'netra-run-events'`,
+        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'netra-listener'`,
         [database],
       )
       .then((r) => r.rows.map((row) => row.pid));

@@ -1,37 +1,30 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { Client } from 'pg';
-import { EnvironmentVariables } from '../config/env.validation';
+import { Injectable } from '@nestjs/common';
+import { PgListener } from '../database/pg-listener';
 import { Tx } from '../database/transaction';
 import { RunEvent } from './run-event';
 import { InProcessRunEventBus, RunEventRef } from './run-event.bus';
 
 export const RUN_EVENTS_CHANNEL = 'netra_run_events';
-const RECONNECT_MAX_MS = 5_000;
-// A connection can die without telling (a NAT entry dropped, a failover without a reset): it is
-// asked every HEARTBEAT_MS whether it still listens, and replaced when it does not answer in time.
-const HEARTBEAT_MS = 10_000;
-const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 // The bus across instances: PostgreSQL LISTEN/NOTIFY. A notification names each run a commit wrote
 // (`run_id:seq`, with the events when they fit) and is sent in that transaction, so PostgreSQL
-// delivers it only after the commit. Each instance holds one dedicated
-// listening connection that reconnects by itself; after a reconnect every follower re-reads the log,
-// because notifications sent while it was away are lost.
+// delivers it only after the commit. Each instance hears them on its one listening connection
+// (PgListener); after a reconnect every follower re-reads the log, because notifications sent while
+// it was away are lost.
 @Injectable()
-export class PostgresRunEventBus
-  extends InProcessRunEventBus
-  implements OnModuleInit, OnApplicationShutdown
-{
-  private readonly logger = new Logger(PostgresRunEventBus.name);
-  private client?: Client;
-  private stopped = false;
-  private retryMs = 100;
-  private retry?: NodeJS.Timeout;
-  private heartbeat?: NodeJS.Timeout;
-
-  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
+export class PostgresRunEventBus extends InProcessRunEventBus {
+  constructor(private readonly listener: PgListener) {
     super();
+    // Registered before the listener connects (its onModuleInit), so the first LISTEN has it.
+    void listener.listen(RUN_EVENTS_CHANNEL, {
+      onNotify: (payload) => parsePayload(payload).forEach((ref) => this.deliver(ref)),
+      onResync: () => this.resync(),
+    });
+  }
+
+  // Whether the listening connection is up (for the readiness check).
+  get listening(): boolean {
+    return this.listener.listening;
   }
 
   // One statement: the refs packed into as few payloads as fit (usually one). PostgreSQL takes its
@@ -41,122 +34,6 @@ export class PostgresRunEventBus
       'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS n(p, i) ORDER BY i',
       [RUN_EVENTS_CHANNEL, payloadsOf(refs)],
     );
-  }
-
-  // The first connection is made before the app serves anything; a failure here stops the start.
-  async onModuleInit(): Promise<void> {
-    await this.connect();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    clearTimeout(this.heartbeat);
-    const client = this.client;
-    this.client = undefined;
-    client?.removeAllListeners('end');
-    await client?.end().catch(() => undefined);
-  }
-
-  // Whether the listening connection is up (for the readiness check).
-  get listening(): boolean {
-    return this.client !== undefined;
-  }
-
-  private async connect(): Promise<void> {
-    const client = new Client({
-      connectionString: this.config.get('DATABASE_URL', { infer: true }),
-      application_name: 'netra-run-events',
-      connectionTimeoutMillis: 2_000,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: HEARTBEAT_MS,
-    });
-    client.on('notification', (message) => {
-      for (const ref of parsePayload(message.payload)) this.deliver(ref);
-    });
-    // 'error' then 'end' on a dropped connection: reconnect once, on 'end'.
-    client.on('error', (err) =>
-      this.logger.warn(`Event listener connection failed: ${err.message}`),
-    );
-    client.on('end', () => this.drop(client));
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
-    } catch (err) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    // Shut down while this connected (a reconnect in flight): let it go.
-    if (this.stopped) {
-      client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.client = client;
-    this.retryMs = 100;
-    this.scheduleHeartbeat(client);
-  }
-
-  // Lets go of a connection that ended or stopped answering, and makes another.
-  private drop(client: Client): void {
-    if (this.client !== client) return;
-    this.client = undefined;
-    clearTimeout(this.heartbeat);
-    client.removeAllListeners('end');
-    void client.end().catch(() => undefined);
-    this.scheduleReconnect();
-  }
-
-  private scheduleHeartbeat(client: Client): void {
-    if (this.stopped) return;
-    this.heartbeat = setTimeout(() => {
-      void this.ping(client).then(
-        () => this.scheduleHeartbeat(client),
-        (err: unknown) => {
-          this.logger.warn(`Event listener stopped answering: ${String(err)}`);
-          this.drop(client);
-        },
-      );
-    }, HEARTBEAT_MS);
-    this.heartbeat.unref();
-  }
-
-  private async ping(client: Client): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const query = client.query<{ listening: boolean }>(
-      'SELECT $1 = ANY(ARRAY(SELECT pg_listening_channels())) AS listening',
-      [RUN_EVENTS_CHANNEL],
-    );
-    query.catch(() => undefined);
-    try {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer in time')), HEARTBEAT_TIMEOUT_MS);
-      });
-      const result = await Promise.race([query, timedOut]);
-      if (!result.rows[0]?.listening) throw new Error('the connection no longer listens');
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      this.connect().then(
-        () => {
-          this.logger.log('Event listener reconnected');
-          this.resync();
-        },
-        (err: unknown) => {
-          this.logger.warn(`Event listener reconnect failed: ${String(err)}`);
-          this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
-          this.scheduleReconnect();
-        },
-      );
-    }, this.retryMs);
-    this.retry.unref();
   }
 }
 

@@ -6,6 +6,7 @@ import { EnvironmentVariables } from '../config/env.validation';
 import { Tx } from '../database/transaction';
 import { Run } from './run.entity';
 import { RunFetchLoop } from './run-fetch.loop';
+import { PgListener } from '../database/pg-listener';
 
 export const RUN_QUEUE = 'runs';
 // Where a run's job lands once its retries are spent (a run that keeps killing its worker, or an
@@ -47,12 +48,14 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   private readonly boss: PgBoss;
   private started = false;
   private loop?: RunFetchLoop<RunJobData>;
-  private stopListening?: () => Promise<void>;
   // When the queue last said it failed, and how often it failed since.
   private lastLogged = 0;
   private unlogged = 0;
 
-  constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {
+  constructor(
+    private readonly config: ConfigService<EnvironmentVariables, true>,
+    private readonly listener: PgListener,
+  ) {
     const monitor = config.get('QUEUE_MONITOR_SECONDS', { infer: true });
     const concurrency = config.get('WORKER_CONCURRENCY', { infer: true });
     this.boss = new PgBoss({
@@ -63,7 +66,8 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
       // its job: sized by the runs in hand, and patient, so load never looks like a lost worker.
       max: 4 + Math.ceil(concurrency / 10),
       connectionTimeoutMillis: 10_000,
-      // The run jobs' fetch loop listens itself (RUN_JOBS_CHANNEL); the other queues poll.
+      // The run jobs' fetch loop hears of jobs on the instance's listener (RUN_JOBS_CHANNEL);
+      // the other queues poll.
       useListenNotify: false,
       // How often a stale heartbeat is looked for: a dead worker's runs move within
       // RUN_HEARTBEAT_SECONDS plus this.
@@ -125,7 +129,6 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.started = false;
     await this.loop?.close();
-    await this.stopListening?.().catch(() => undefined);
     await this.boss.stop({ graceful: false, close: true }).catch((err: unknown) => {
       this.logger.warn(`Queue stop: ${String(err)}`);
     });
@@ -202,12 +205,10 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     const loop = new RunFetchLoop(source, concurrency, handler, heartbeatMs, (err) =>
       this.quietly(err instanceof Error ? err : new Error(String(err))),
     );
-    const listener = await this.boss.getDb().listen?.(
-      RUN_JOBS_CHANNEL,
-      () => loop.poke(),
-      () => loop.poke(),
-    );
-    this.stopListening = listener ? () => listener.close() : undefined;
+    await this.listener.listen(RUN_JOBS_CHANNEL, {
+      onNotify: () => loop.poke(),
+      onResync: () => loop.poke(),
+    });
     this.loop = loop;
     loop.start();
   }

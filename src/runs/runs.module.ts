@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ThreadsModule } from '../threads/threads.module';
 import { AgentService } from './agent.service';
+import { PgListener } from '../database/pg-listener';
 import { PostgresRunEventBus } from './pg-run-event.bus';
 import { RunCheckpointStore } from './run-checkpoint.store';
 import { RunEventBus } from './run-event.bus';
@@ -18,6 +19,7 @@ import { StatePersistenceService } from './state-persistence.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Run, RunEventRow, RunStateRow]), ThreadsModule],
   providers: [
+    PgListener,
     PostgresRunEventBus,
     { provide: RunEventBus, useExisting: PostgresRunEventBus },
     RunStore,
