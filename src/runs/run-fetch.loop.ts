@@ -11,6 +11,8 @@ export interface FetchSource<T> {
   complete(job: Job<T>): Promise<void>;
   // The handler threw, or the job is handed back: the queue retries it (elsewhere, perhaps).
   fail(job: Job<T>, error: unknown): Promise<void>;
+  // The job's execution is over, however it ended: anything kept for it can go.
+  forget?(job: Job<T>): void;
 }
 
 interface Held<T> {
@@ -129,6 +131,7 @@ export class RunFetchLoop<T> {
       )
       .catch((err: unknown) => this.onError(err))
       .finally(() => {
+        this.source.forget?.(job);
         this.held.delete(job.id);
         if (this.saturated) this.wake?.();
       });

@@ -48,6 +48,8 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   private readonly boss: PgBoss;
   private started = false;
   private loop?: RunFetchLoop<RunJobData>;
+  // Jobs (id:retryCount) their run's ending transaction completed, until their handler returns.
+  private readonly completed = new Set<string>();
   // When the queue last said it failed, and how often it failed since.
   private lastLogged = 0;
   private unlogged = 0;
@@ -175,11 +177,12 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   }
 
   // Completes the job inside the transaction that ends its run, so the thread's next job can be
-  // fetched the moment that commits.
+  // fetched the moment that commits (and the fetch loop need not complete it again).
   async completeIn(tx: Tx, job: Pick<RunJob, 'id' | 'retryCount'>): Promise<void> {
     await this.boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, undefined, {
       db: over(tx),
     });
+    tx.afterCommit(() => this.completed.add(`${job.id}:${job.retryCount}`));
   }
 
   // Executes run jobs, `concurrency` at a time, from one fetch loop (see RunFetchLoop).
@@ -194,8 +197,10 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
         return new Set(touched.settled ?? jobs.map((job) => job.id));
       },
       complete: async (job: RunJob) => {
+        if (this.completed.delete(`${job.id}:${job.retryCount}`)) return;
         await this.boss.complete(RUN_QUEUE, attempt(job));
       },
+      forget: (job: RunJob) => this.completed.delete(`${job.id}:${job.retryCount}`),
       fail: async (job: RunJob, error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         await this.boss.fail(RUN_QUEUE, attempt(job), { message });
