@@ -30,8 +30,12 @@ export class RunCheckpointStore {
     return rows.length > 0;
   }
 
+  // Read when every execution starts: plain SQL.
   async load<T extends object>(userId: string, runId: string): Promise<T | null> {
-    const row = await this.db.getRepository(RunStateRow).findOneBy({ runId, userId });
+    const [row] = await this.db.query<Pick<RunStateRow, 'state'>[]>(
+      'SELECT state FROM run_state WHERE run_id = $1 AND user_id = $2',
+      [runId, userId],
+    );
     return row ? (row.state as T) : null;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { isUuid } from '../common/ids';
 import { Tx } from '../database/transaction';
 import { fenced, fenceParams, RunClaim } from './run-fence';
@@ -56,42 +56,61 @@ export class RunStore {
     });
   }
 
+  // The run path's statements below are plain SQL mapped by hand, like findByRef: TypeORM's query
+  // building and persistence machinery cost more CPU than the statements themselves, and every run
+  // start, claim and end goes through them.
+
   // The thread's unfinished runs in the order they execute: the first is the one executing (or
   // waiting for an approval, or next to start), the others wait their turn.
-  activeOnThread(tx: Tx, userId: string, threadId: string): Promise<Run[]> {
-    return tx.manager.getRepository(Run).find({
-      where: { userId, threadId, status: In([...ACTIVE_STATUSES]) },
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
+  async activeOnThread(tx: Tx, userId: string, threadId: string): Promise<Run[]> {
+    const rows = await tx.rows<RunRow>(
+      `${SELECT_RUN} WHERE user_id = $1 AND thread_id = $2 AND status = ANY($3::varchar[])
+       ORDER BY created_at, id`,
+      [userId, threadId, ACTIVE_STATUSES],
+    );
+    return rows.map(toRun);
   }
 
-  countActive(tx: Tx, userId: string): Promise<number> {
-    return tx.manager.getRepository(Run).countBy({ userId, status: In([...ACTIVE_STATUSES]) });
+  async countActive(tx: Tx, userId: string): Promise<number> {
+    const [{ n }] = await tx.rows<{ n: number }>(
+      'SELECT count(*)::int AS n FROM runs WHERE user_id = $1 AND status = ANY($2::varchar[])',
+      [userId, ACTIVE_STATUSES],
+    );
+    return n;
   }
 
-  insert(tx: Tx, row: NewRunRow): Promise<Run> {
-    const repo = tx.manager.getRepository(Run);
-    return repo.save(repo.create({ ...row, status: 'queued' }));
+  async insert(tx: Tx, row: NewRunRow): Promise<Run> {
+    const [inserted] = await tx.rows<RunRow>(
+      `INSERT INTO runs (user_id, thread_id, client_run_id, query, agent, model, webhook_url, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued') RETURNING ${RUN_COLUMNS}`,
+      [row.userId, row.threadId, row.clientRunId, row.query, row.agent, row.model, row.webhookUrl],
+    );
+    return toRun(inserted);
   }
 
   async setJob(tx: Tx, runId: string, jobId: string): Promise<void> {
-    await tx.manager.getRepository(Run).update({ id: runId }, { jobId });
+    await tx.rows('UPDATE runs SET job_id = $2, updated_at = now() WHERE id = $1', [runId, jobId]);
   }
 
   // The run, locked until the caller's transaction ends, if an executor has work on it (it is
   // queued or running; not finished, not waiting for a person).
-  lockRunnable(tx: Tx, userId: string, runId: string): Promise<Run | null> {
-    return tx.manager.getRepository(Run).findOne({
-      where: { id: runId, userId, status: In([...RUNNABLE_STATUSES]) },
-      lock: { mode: 'for_no_key_update' },
-    });
+  async lockRunnable(tx: Tx, userId: string, runId: string): Promise<Run | null> {
+    const [row] = await tx.rows<RunRow>(
+      `${SELECT_RUN} WHERE id = $1 AND user_id = $2 AND status = ANY($3::varchar[])
+       FOR NO KEY UPDATE`,
+      [runId, userId, RUNNABLE_STATUSES],
+    );
+    return row ? toRun(row) : null;
   }
 
   // An executor takes the (locked) run: its attempt number goes up by one, and from then on writes
   // carrying an older number are refused.
   async claim(tx: Tx, run: Run): Promise<Run> {
-    run.attempt += 1;
-    await tx.manager.getRepository(Run).update({ id: run.id }, { attempt: run.attempt });
+    const [{ attempt }] = await tx.rows<{ attempt: number }>(
+      'UPDATE runs SET attempt = attempt + 1, updated_at = now() WHERE id = $1 RETURNING attempt',
+      [run.id],
+    );
+    run.attempt = attempt;
     return run;
   }
 
@@ -115,9 +134,9 @@ export class RunStore {
 }
 
 // Every column of Run, as the entity names them.
-const SELECT_RUN = `SELECT id, user_id, thread_id, client_run_id, query, agent, model, usage, status,
-  result, error, last_seq, attempt, job_id, webhook_url, created_at, updated_at, started_at, finished_at
-  FROM runs`;
+const RUN_COLUMNS = `id, user_id, thread_id, client_run_id, query, agent, model, usage, status,
+  result, error, last_seq, attempt, job_id, webhook_url, created_at, updated_at, started_at, finished_at`;
+const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs`;
 
 interface RunRow {
   id: string;

@@ -13,16 +13,18 @@ import { Thread } from './thread.entity';
 export class ThreadStore {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  create(
+  // On every run start without a thread: plain SQL, like the run path's other statements.
+  async create(
     userId: string,
     fields: { title?: string | null; metadata?: Record<string, unknown> },
     manager: EntityManager = this.db.manager,
   ): Promise<Thread> {
-    const repo = manager.getRepository(Thread);
-    const thread = repo.create({ userId, title: fields.title ?? null });
-    // Assigned, not copied by create(): a copy would lose keys named like Object.prototype's.
-    thread.metadata = fields.metadata ?? {};
-    return repo.save(thread);
+    const [row] = await manager.query<ThreadRow[]>(
+      `INSERT INTO threads (user_id, title, metadata) VALUES ($1, $2, $3::jsonb)
+       RETURNING ${THREAD_COLUMNS}`,
+      [userId, fields.title ?? null, JSON.stringify(fields.metadata ?? {})],
+    );
+    return toThread(row);
   }
 
   // The user's live thread by its id or by the client's id for it (the id wins if both match).
@@ -153,13 +155,18 @@ export class ThreadStore {
     await tx.manager.getRepository(Thread).softDelete({ id: threadId, userId });
   }
 
-  addMessage(
+  // Twice on every run (its question, its answer): plain SQL.
+  async addMessage(
     userId: string,
     message: { threadId: string; role: MessageRole; content: string; runId: string | null },
     manager: EntityManager = this.db.manager,
   ): Promise<Message> {
-    const repo = manager.getRepository(Message);
-    return repo.save(repo.create({ userId, ...message }));
+    const [row] = await manager.query<MessageRow[]>(
+      `INSERT INTO messages (user_id, thread_id, role, content, run_id) VALUES ($1, $2, $3, $4, $5)
+       RETURNING id, user_id, thread_id, role, content, run_id, created_at`,
+      [userId, message.threadId, message.role, message.content, message.runId],
+    );
+    return toMessage(row);
   }
 
   async listMessages(
@@ -203,18 +210,66 @@ export class ThreadStore {
     run: { userId: string; threadId: string; id: string },
     limit: number,
   ): Promise<Message[]> {
-    const newest = await this.db
-      .getRepository(Message)
-      .createQueryBuilder('m')
-      .innerJoin('runs', 'r', 'r.id = m.run_id')
-      .innerJoin('runs', 'me', 'me.id = :runId', { runId: run.id })
-      .where('m.user_id = :userId AND m.thread_id = :threadId', run)
-      .andWhere('(r.created_at, r.id) <= (me.created_at, me.id)')
-      .orderBy('r.created_at', 'DESC')
-      .addOrderBy('r.id', 'DESC')
-      .addOrderBy('m.created_at', 'DESC')
-      .limit(limit)
-      .getMany();
-    return newest.reverse();
+    // Plain SQL: read when every run starts executing.
+    const newest = await this.db.query<MessageRow[]>(
+      `SELECT m.id, m.user_id, m.thread_id, m.role, m.content, m.run_id, m.created_at
+       FROM messages m
+       JOIN runs r ON r.id = m.run_id
+       JOIN runs me ON me.id = $3
+       WHERE m.user_id = $1 AND m.thread_id = $2 AND (r.created_at, r.id) <= (me.created_at, me.id)
+       ORDER BY r.created_at DESC, r.id DESC, m.created_at DESC
+       LIMIT $4`,
+      [run.userId, run.threadId, run.id, limit],
+    );
+    return newest.map(toMessage).reverse();
   }
+}
+
+const THREAD_COLUMNS =
+  'id, user_id, client_thread_id, title, metadata, created_at, updated_at, deleted_at';
+
+interface ThreadRow {
+  id: string;
+  user_id: string;
+  client_thread_id: string | null;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+function toThread(row: ThreadRow): Thread {
+  return Object.assign(new Thread(), {
+    id: row.id,
+    userId: row.user_id,
+    clientThreadId: row.client_thread_id,
+    title: row.title,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deletedAt: row.deleted_at,
+  });
+}
+
+interface MessageRow {
+  id: string;
+  user_id: string;
+  thread_id: string;
+  role: MessageRole;
+  content: string;
+  run_id: string | null;
+  created_at: Date;
+}
+
+function toMessage(row: MessageRow): Message {
+  return Object.assign(new Message(), {
+    id: row.id,
+    userId: row.user_id,
+    threadId: row.thread_id,
+    role: row.role,
+    content: row.content,
+    runId: row.run_id,
+    createdAt: row.created_at,
+  });
 }

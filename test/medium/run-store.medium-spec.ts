@@ -2,9 +2,9 @@ import { DataSource } from 'typeorm';
 import { Run } from '../../src/runs/run.entity';
 import { RunsContext, startRunsContext } from './runs-context';
 
-// RunStore.findByRef maps its rows by hand (the hottest read, without TypeORM's query building):
-// it must load exactly what the entity mapping loads, for every column.
-describe('RunStore.findByRef (real PostgreSQL)', () => {
+// RunStore maps its rows by hand (the run path, without TypeORM's query building): it must load
+// exactly what the entity mapping loads, for every column.
+describe('RunStore (real PostgreSQL)', () => {
   let ctx: RunsContext;
   let db: DataSource;
   beforeAll(async () => {
@@ -41,5 +41,39 @@ describe('RunStore.findByRef (real PostgreSQL)', () => {
     const lookalike = '00000000-0000-4000-8000-000000000001';
     await db.query(`UPDATE runs SET client_run_id = $2 WHERE id = $1`, [run.id, lookalike]);
     expect((await ctx.runs.findByRef('mia', lookalike))?.id).toBe(run.id);
+  });
+
+  it('inserts, lists, locks and claims runs as the entity mapping loads them', async () => {
+    const first = await ctx.queuedRun('mia');
+    const loaded = () => db.getRepository(Run).findOneByOrFail({ id: first.id });
+    expect(first).toBeInstanceOf(Run);
+    expect(first).toEqual(await loaded());
+
+    const second = await ctx.persistence.atomically((tx) =>
+      ctx.runs.insert(tx, {
+        userId: 'mia',
+        threadId: first.threadId,
+        clientRunId: 'c-2',
+        query: 'And then?',
+        agent: 'researcher',
+        model: 'm',
+        webhookUrl: 'https://example.com/hook',
+      }),
+    );
+    expect(second).toEqual(await db.getRepository(Run).findOneByOrFail({ id: second.id }));
+
+    await ctx.persistence.atomically(async (tx) => {
+      const active = await ctx.runs.activeOnThread(tx, 'mia', first.threadId);
+      expect(active.map((r) => r.id)).toEqual([first.id, second.id]);
+      expect(await ctx.runs.activeOnThread(tx, 'bob', first.threadId)).toEqual([]);
+      expect(await ctx.runs.countActive(tx, 'mia')).toBeGreaterThanOrEqual(2);
+      expect(await ctx.runs.countActive(tx, 'nobody')).toBe(0);
+      const locked = await ctx.runs.lockRunnable(tx, 'mia', first.id);
+      expect(locked).toEqual(await loaded());
+      expect(await ctx.runs.lockRunnable(tx, 'bob', first.id)).toBeNull();
+      const claimed = await ctx.runs.claim(tx, locked!);
+      expect(claimed.attempt).toBe(first.attempt + 1);
+    });
+    expect((await loaded()).attempt).toBe(first.attempt + 1);
   });
 });

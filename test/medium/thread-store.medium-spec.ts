@@ -1,4 +1,6 @@
 import { DataSource } from 'typeorm';
+import { Message } from '../../src/threads/message.entity';
+import { Thread } from '../../src/threads/thread.entity';
 import { ThreadStore } from '../../src/threads/thread.store';
 import { RunsContext, startRunsContext } from './runs-context';
 
@@ -42,5 +44,21 @@ describe('ThreadStore.openByRef (real PostgreSQL)', () => {
     await db.query('UPDATE threads SET deleted_at = now() WHERE id = $1', [first.id]);
     const again = await open('mia', 'chat-3');
     expect(again.id).not.toBe(first.id);
+  });
+
+  it('creates threads and messages as the entity mapping loads them', async () => {
+    const metadata = { team: 'a', nested: { n: 1 } };
+    const thread = await threads.create('mia', { title: 'T', metadata });
+    expect(thread).toEqual(await db.getRepository(Thread).findOneByOrFail({ id: thread.id }));
+    expect(thread.metadata).toEqual(metadata);
+
+    const message = await threads.addMessage('mia', {
+      threadId: thread.id,
+      role: 'user',
+      content: 'hello',
+      runId: null,
+    });
+    expect(message).toBeInstanceOf(Message);
+    expect(message).toEqual(await db.getRepository(Message).findOneByOrFail({ id: message.id }));
   });
 });
