@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { BenchContext, FigureResult } from './figures/figure';
+import { churnFigure } from './figures/churn';
 import { commitsFigure } from './figures/commits';
 import { sseFanoutFigure, wsFanoutFigure } from './figures/fanout';
 import { memoryFigure } from './figures/memory';
@@ -30,6 +31,7 @@ const FIGURES: Record<string, (ctx: BenchContext) => Promise<FigureResult>> = {
   subscribe: subscribeFigure,
   memory: memoryFigure,
   stream: streamFigure,
+  churn: churnFigure,
 };
 
 // The load generator (this process) on core 1, the servers on core 0.

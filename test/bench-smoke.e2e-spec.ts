@@ -150,6 +150,16 @@ describe('npm run bench, smoke', () => {
     ]);
   }, 180_000);
 
+  it('churns WebSockets on both sides and reads the heap after each batch', async () => {
+    const { stdout, data } = await smoke('churn');
+    expect(stdout).toMatch(
+      /churn: heap growth over the second 40 cycles: -?[\d.]+ MB vs -?[\d.]+ MB/,
+    );
+    expect(data.result.errors).toBe(0);
+    expect(data.result.rows).toHaveLength(3);
+    expect(data.result.notes[0]).toMatch(/product [\d.]+ MB \/ [\d.]+ MB \/ [\d.]+ MB/);
+  }, 180_000);
+
   // The fan-out family at smoke sizes (20 clients, a few events): the rows, no lost or misordered
   // frame, no refused client, the chart. Their CPU ratios are not checked here: at these sizes a
   // server spends a tick or two of /proc's 10 ms resolution.
