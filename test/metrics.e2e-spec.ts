@@ -80,6 +80,8 @@ describe('GET /metrics', () => {
     expect(grew('netra_runs_finished_total', { status: 'complete' })).toBe(1);
     expect(grew('netra_events_persisted_total', { type: 'agent_completed' })).toBe(1);
     expect(grew('netra_events_persisted_total', { type: 'tool_completed' })).toBe(1);
+    // The streamed text went through the group commit.
+    expect(grew('netra_event_group_commit_runs_count', {})).toBeGreaterThanOrEqual(1);
     expect(grew('netra_events_pushed_total', { channel: 'sse' })).toBeGreaterThanOrEqual(5);
     expect(grew('netra_events_pushed_total', { channel: 'ws' })).toBeGreaterThanOrEqual(5);
     expect(grew('netra_event_commit_to_push_seconds_count', { channel: 'ws' })).toBeGreaterThan(0);
