@@ -1,14 +1,5 @@
 import { EventCoalescer, Streamed, StreamedKind } from './event-coalescer';
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from '../../test/fixtures/agent-loop.fixture';
 
 // A coalescer whose writes are recorded and succeed at once, unless `write` is replaced. `writes`
 // lists the events written, `batches` the writes (one per call, each with its events).

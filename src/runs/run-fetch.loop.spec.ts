@@ -1,18 +1,9 @@
 import type { Job } from 'pg-boss';
 import { FetchSource, RunFetchLoop } from './run-fetch.loop';
+import { Deferred, deferred } from '../../test/fixtures/agent-loop.fixture';
 
 interface Data {
   n: number;
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 // A queue in memory: `ready` jobs wait to be fetched; every call is recorded.
@@ -54,7 +45,7 @@ describe('RunFetchLoop', () => {
   // A loop whose handler waits for the test to finish each job.
   function setup(concurrency: number) {
     const source = new Source();
-    const running = new Map<string, ReturnType<typeof deferred>>();
+    const running = new Map<string, Deferred>();
     const signals = new Map<string, AbortSignal>();
     const errors: unknown[] = [];
     const loop = new RunFetchLoop<Data>(
