@@ -124,9 +124,8 @@ export class SupervisorAgent {
   // other event, through earlier resumes that kept it (one that dropped it starts it afresh).
   private async partialTurn(journal: RunJournal): Promise<PartialTurn | null> {
     const before = await journal.lastEvent([...STREAMED, 'agent_resumed']);
-    const events = await journal.eventsAfter(before?.seq ?? 0);
     let partial: PartialTurn | null = null;
-    for (const event of events) {
+    for await (const event of eventsAfter(journal, before?.seq ?? 0)) {
       if (event.type === 'agent_resumed' && event.data.partial !== 'kept') partial = null;
       if (!isStreamed(event)) continue;
       partial ??= {
@@ -191,5 +190,15 @@ export class SupervisorAgent {
       this.logger.error(`Could not record failure of run ${run.id}: ${String(failErr)}`);
       throw failErr;
     }
+  }
+}
+
+// Every event of the run after `seq`, a page at a time (a long answer is many events).
+async function* eventsAfter(journal: RunJournal, seq: number): AsyncIterable<RunEvent> {
+  for (let after = seq; ;) {
+    const page = await journal.eventsAfter(after);
+    yield* page;
+    if (page.length === 0) return;
+    after = page[page.length - 1].seq;
   }
 }

@@ -105,7 +105,7 @@ export class PgListener implements OnModuleInit, OnApplicationShutdown {
   }
 
   private scheduleHeartbeat(client: Client): void {
-    if (this.stopped) return;
+    if (this.stopped || this.client !== client) return;
     this.heartbeat = setTimeout(() => {
       void this.ping(client).then(
         () => this.scheduleHeartbeat(client),

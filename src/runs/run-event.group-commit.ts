@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { EnvironmentVariables } from '../config/env.validation';
+import { isDatabaseUnavailable } from '../database/db-errors';
 import { Tx } from '../database/transaction';
 import { groupCommitSize } from '../metrics/metrics';
 import { RunEvent } from './run-event';
@@ -68,45 +69,107 @@ export class RunEventGroupCommit {
   }
 
   private async commit(): Promise<void> {
-    const batch = this.take();
+    const groups = this.take();
     this.committing = true;
     this.lastStart = performance.now();
     try {
-      const written = await this.write(batch.map((w) => w.entry));
-      batch.forEach((w, i) => w.resolve(written[i]));
-    } catch (err) {
-      for (const w of batch) w.reject(err);
+      const outcomes = await this.write(groups.map((g) => g.entry));
+      groups.forEach((group, i) => settle(group, outcomes[i]));
     } finally {
       this.committing = false;
       this.schedule();
     }
   }
 
-  // The oldest waiting entries, one per run: a run's second entry (it cannot have one while its
-  // first waits, but a stale claim and its successor may) waits for the next commit.
-  private take(): Waiting[] {
-    const runs = new Set<string>();
-    const batch: Waiting[] = [];
+  // The oldest waiting entries as one entry per run (what a run has waiting, in order, its
+  // tokens added up), ordered by run id so that two instances' commits lock runs in one order.
+  // A stale claim and its successor never share a commit: the later one waits for the next.
+  private take(): Group[] {
+    const byRun = new Map<string, Group>();
+    // Runs with an entry left for later: their later entries wait too, in order.
+    const later = new Set<string>();
     const rest: Waiting[] = [];
     for (const w of this.waiting) {
-      if (batch.length < MAX_ENTRIES && !runs.has(w.entry.claim.runId)) {
-        runs.add(w.entry.claim.runId);
-        batch.push(w);
-      } else rest.push(w);
+      const { claim } = w.entry;
+      const group = byRun.get(claim.runId);
+      if (!later.has(claim.runId) && group?.entry.claim.attempt === claim.attempt) {
+        group.waiting.push(w);
+        group.entry = merged(group.entry, w.entry);
+      } else if (!later.has(claim.runId) && !group && byRun.size < MAX_ENTRIES) {
+        byRun.set(claim.runId, { entry: w.entry, waiting: [w] });
+      } else {
+        later.add(claim.runId);
+        rest.push(w);
+      }
     }
     this.waiting = rest;
-    groupCommitSize.observe(batch.length);
-    return batch;
+    groupCommitSize.observe(byRun.size);
+    return [...byRun.values()].sort((a, b) => (a.entry.claim.runId < b.entry.claim.runId ? -1 : 1));
   }
 
-  private async write(entries: BatchEntry[]): Promise<RunEvent[][]> {
-    for (let attempt = 1; ; attempt += 1) {
+  // What each entry wrote, or why it was not written. A batch that fails for a reason of its own
+  // (not the database being away, where every entry fails alike) is written again an entry at a
+  // time, so one bad entry (a value PostgreSQL refuses) fails its own run only.
+  private async write(entries: BatchEntry[]): Promise<(RunEvent[] | Failed)[]> {
+    try {
+      return await this.attempt(entries);
+    } catch (err) {
+      if (entries.length === 1 || isDatabaseUnavailable(err)) return entries.map(() => ({ err }));
+      const outcomes: (RunEvent[] | Failed)[] = [];
+      for (const entry of entries) {
+        outcomes.push(
+          await this.attempt([entry]).then(
+            ([written]) => written,
+            (e: unknown) => ({ err: e }),
+          ),
+        );
+      }
+      return outcomes;
+    }
+  }
+
+  private async attempt(entries: BatchEntry[]): Promise<RunEvent[][]> {
+    for (let tries = 1; ; tries += 1) {
       try {
         return await Tx.run(this.db, (tx) => this.log.writeBatch(tx, entries));
       } catch (err) {
         const code = (err as { driverError?: { code?: string } }).driverError?.code;
-        if (code !== DEADLOCK || attempt >= TRIES) throw err;
+        if (code !== DEADLOCK || tries >= TRIES) throw err;
       }
     }
+  }
+}
+
+interface Failed {
+  err: unknown;
+}
+
+// A run's waiting appends, written as one entry.
+interface Group {
+  entry: BatchEntry;
+  waiting: Waiting[];
+}
+
+function merged(a: BatchEntry, b: BatchEntry): BatchEntry {
+  const usage = { ...(a.usage ?? {}) };
+  for (const [model, tokens] of Object.entries(b.usage ?? {})) {
+    const sum = usage[model] ?? { input: 0, output: 0 };
+    usage[model] = { input: sum.input + tokens.input, output: sum.output + tokens.output };
+  }
+  const hasUsage = a.usage !== undefined || b.usage !== undefined;
+  return { claim: a.claim, events: [...a.events, ...b.events], ...(hasUsage ? { usage } : {}) };
+}
+
+// Hands each append of a group its own events (the group's were written in append order).
+function settle(group: Group, outcome: RunEvent[] | Failed): void {
+  if (!Array.isArray(outcome)) {
+    for (const w of group.waiting) w.reject(outcome.err);
+    return;
+  }
+  let at = 0;
+  for (const w of group.waiting) {
+    const count = w.entry.events.length;
+    w.resolve(outcome.length === 0 ? [] : outcome.slice(at, at + count));
+    at += count;
   }
 }

@@ -12,7 +12,7 @@ class Source implements FetchSource<Data> {
   fetches: number[] = [];
   completed: string[] = [];
   failed: string[] = [];
-  // Ids the next heartbeat no longer finds held.
+  // Attempts (id:retryCount) the next heartbeat no longer finds held.
   lost = new Set<string>();
 
   add(count: number): void {
@@ -25,8 +25,10 @@ class Source implements FetchSource<Data> {
     this.fetches.push(limit);
     return Promise.resolve(this.ready.splice(0, limit));
   }
+  // As pg-boss's touch: fenced by attempt, answering the ids it refreshed.
   touch(jobs: Job<Data>[]): Promise<Set<string>> {
-    return Promise.resolve(new Set(jobs.map((j) => j.id).filter((id) => !this.lost.has(id))));
+    const kept = jobs.filter((j) => !this.lost.has(`${j.id}:${j.retryCount}`));
+    return Promise.resolve(new Set(kept.map((j) => j.id)));
   }
   complete(job: Job<Data>): Promise<void> {
     this.completed.push(job.id);
@@ -124,11 +126,48 @@ describe('RunFetchLoop', () => {
     loop.start();
     await jest.advanceTimersByTimeAsync(0);
 
-    source.lost.add('job-1');
+    source.lost.add('job-1:0');
     await jest.advanceTimersByTimeAsync(1_000);
 
     expect(signals.get('job-0')!.aborted).toBe(false);
     expect(signals.get('job-1')!.aborted).toBe(true);
+    await loop.close();
+  });
+
+  it('keeps a job fetched again (its next attempt) apart from its old execution still unwinding', async () => {
+    const source = new Source();
+    const signals = new Map<string, AbortSignal>();
+    const handlers: Deferred[] = [];
+    const started: number[] = [];
+    const loop = new RunFetchLoop<Data>(
+      source,
+      3,
+      (job) => {
+        const d = deferred();
+        handlers.push(d);
+        started.push(job.retryCount);
+        signals.set(`${job.id}:${job.retryCount}`, job.signal);
+        return d.promise;
+      },
+      1_000,
+      () => undefined,
+    );
+    source.add(1);
+    loop.start();
+    await jest.advanceTimersByTimeAsync(0);
+    // Its heartbeat lapsed: the queue hands the same job out again, one attempt on.
+    source.ready.push({ id: 'job-0', data: { n: 0 }, retryCount: 1 } as Job<Data>);
+    source.lost.add('job-0:0');
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(started).toEqual([0, 1]);
+    expect(loop.running).toBe(2);
+
+    handlers[0].reject(new Error('aborted'));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(loop.running).toBe(1); // the new attempt is still held, and its heartbeat goes on
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(signals.get('job-0:1')!.aborted).toBe(false);
+    expect(source.failed).toEqual(['job-0']); // the old attempt's end, fenced by pg-boss
     await loop.close();
   });
 

@@ -122,7 +122,10 @@ export class RunFetchLoop<T> {
     const claim = new AbortController();
     job.signal = claim.signal;
     const held: Held<T> = { job, claim, done: Promise.resolve(), handedBack: false };
-    this.held.set(job.id, held);
+    // By attempt: a job taken back and fetched again here while its old execution still unwinds
+    // is a second execution, not the same one.
+    const key = `${job.id}:${job.retryCount}`;
+    this.held.set(key, held);
     held.done = Promise.resolve()
       .then(() => this.handler(job))
       .then(
@@ -132,7 +135,7 @@ export class RunFetchLoop<T> {
       .catch((err: unknown) => this.onError(err))
       .finally(() => {
         this.source.forget?.(job);
-        this.held.delete(job.id);
+        if (this.held.get(key) === held) this.held.delete(key);
         if (this.saturated) this.wake?.();
       });
   }
@@ -160,7 +163,7 @@ export class RunFetchLoop<T> {
       return;
     }
     for (const h of held) {
-      if (!kept.has(h.job.id) && this.held.has(h.job.id)) {
+      if (!kept.has(h.job.id) && !h.handedBack) {
         h.claim.abort(new Error(`job ${h.job.id} is no longer held by this worker`));
       }
     }

@@ -157,6 +157,58 @@ describe('group commit of run events (SQL)', () => {
     for (const { run } of runs) expect(await eventsOf(run)).toHaveLength(2);
   });
 
+  it("writes a run's several waiting appends as one entry, each append getting its own events", async () => {
+    const { run, claim } = await claimed();
+    const warm = await claimed();
+    await group.append({ claim: warm.claim, events: [chunk('warm')] });
+    const batches = jest.spyOn(log, 'writeBatch');
+    try {
+      // Within the interval after a commit: all three wait for the same next commit.
+      const appended = await Promise.all([
+        group.append({ claim, events: [chunk('a')], usage: { m: { input: 1, output: 1 } } }),
+        group.append({ claim, events: [chunk('b'), chunk('c')] }),
+        group.append({ claim, events: [chunk('d')], usage: { m: { input: 2, output: 0 } } }),
+      ]);
+      expect(appended.map((events) => events.map((e) => [e.seq, e.data.text]))).toEqual([
+        [[2, 'a']],
+        [
+          [3, 'b'],
+          [4, 'c'],
+        ],
+        [[5, 'd']],
+      ]);
+      expect(batches.mock.calls.map(([, entries]) => entries.length)).toEqual([1]);
+    } finally {
+      batches.mockRestore();
+    }
+    expect((await ctx.row(run.id)).usage).toEqual({ m: { input_tokens: 3, output_tokens: 1 } });
+  });
+
+  it('fails only the run whose entry PostgreSQL refuses, and writes the others of its commit', async () => {
+    const bad = await claimed();
+    const good = await claimed();
+    const warm = await claimed();
+    await group.append({ claim: warm.claim, events: [chunk('warm')] });
+    const batches = jest.spyOn(log, 'writeBatch');
+
+    const [refused, written] = await Promise.all([
+      // jsonb has no NUL character.
+      group.append({ claim: bad.claim, events: [chunk('nul \u0000 here')] }).then(
+        () => null,
+        (err: unknown) => err,
+      ),
+      group.append({ claim: good.claim, events: [chunk('fine')] }),
+    ]);
+
+    // Tried together, then each alone.
+    expect(batches.mock.calls.map(([, entries]) => entries.length)).toEqual([2, 1, 1]);
+    batches.mockRestore();
+    expect(refused).toBeInstanceOf(Error);
+    expect(isDatabaseUnavailable(refused)).toBe(false);
+    expect(written.map((e) => e.data.text)).toEqual(['fine']);
+    expect(await eventsOf(bad.run)).toHaveLength(1);
+  });
+
   it('refuses the entry of a run cancelled while the commit waited for its row, and writes the others', async () => {
     const { run, claim } = await claimed();
     const other = await claimed();
