@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { Inspector } from '../lib/inspector';
 import { deltaText, FakeOpenAi, probe, startFakeOpenAi } from '../lib/fake-openai';
 import { clientTokens, productEnv, QUERY, ROOT, startProduct } from '../lib/product';
 import { startServer, Server } from '../lib/server';
+import { runOnce } from '../lib/runs-client';
 import { quantile, summarise } from '../lib/stats';
 import { BenchContext, FigureResult, FigureRow } from './figure';
 
@@ -181,6 +182,8 @@ async function step(
   };
   let server: Server | undefined;
   const notifications = new Client({ connectionString: database });
+  // A connection per request, as N separate clients would hold them.
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
   try {
     // BENCH_STREAM_PROFILE=<dir>: the product's CPU profile of each step, over its inspector.
     const profileDir = side === 'product' ? process.env.BENCH_STREAM_PROFILE : undefined;
@@ -199,7 +202,7 @@ async function step(
             productEnv(database, { ...llm, COMMIT: side }),
           );
     // Warm-up: one run end to end.
-    await follow(server, tokens[0], `${QUERY} ${probe(-1)}`, fake, () => undefined);
+    await follow(agent, server, tokens[0], `${QUERY} ${probe(-1)}`, fake, () => undefined);
     let notifying = 0;
     let tick = false;
     await notifications.connect();
@@ -219,9 +222,9 @@ async function step(
     const lags: number[] = [];
     const outcomes = await Promise.all(
       Array.from({ length: runs }, (_, i) =>
-        follow(server!, tokens[i], `${QUERY} ${probe(i)}`, fake, (lag) => lags.push(lag)).catch(
-          () => null,
-        ),
+        follow(agent, server!, tokens[i], `${QUERY} ${probe(i)}`, fake, (lag) =>
+          lags.push(lag),
+        ).catch(() => null),
       ),
     );
     const seconds = (performance.now() - started) / 1000;
@@ -263,6 +266,7 @@ async function step(
     console.log(`stream: ${NAMES[side]}, ${runs} runs: ${JSON.stringify(result)}`);
     return result;
   } finally {
+    agent.destroy();
     await notifications.end().catch(() => undefined);
     await server?.stop();
     await fake.close();
@@ -283,9 +287,11 @@ interface Outcome {
   events: number;
 }
 
-// Starts a run and follows it over SSE to agent_completed, calling `onLag` for each delta of the
-// provider's answer as its text arrives.
+// Starts a run and follows it over SSE to agent_completed (bench/lib/runs-client.ts), calling
+// `onLag` for each delta of the provider's answer as its text arrives. Rejects after
+// STEP_LIMIT_MS: a run not complete by then counts as not complete.
 async function follow(
+  agent: Agent,
   server: Server,
   token: string,
   query: string,
@@ -293,101 +299,35 @@ async function follow(
   onLag: (ms: number) => void,
 ): Promise<Outcome> {
   const tag = /\[probe -?\d+\]/.exec(query)![0];
-  const startedAt = performance.now();
-  const body = JSON.stringify({ query });
-  const runId = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        method: 'POST',
-        path: '/api/agent/run_agent',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () =>
-          res.statusCode === 202
-            ? resolve((JSON.parse(text) as { run_id: string }).run_id)
-            : reject(new Error(`start answered ${res.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-  const startMs = performance.now() - startedAt;
   // Where each delta's text ends in the answer, to tell which deltas a chunk completed.
   let received = 0;
   let next = 0;
   let nextEnd = deltaText(0).length;
   let events = 0;
-  return new Promise<Outcome>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(new Error('not complete in time'));
-    }, STEP_LIMIT_MS);
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        path: `/api/agent/${runId}/stream`,
-        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
-        agent: false,
-      },
-      (res) => {
-        if (res.statusCode !== 200) {
-          clearTimeout(timer);
-          res.resume();
-          return reject(new Error(`stream answered ${res.statusCode}`));
-        }
-        let buffered = '';
-        let completed = false;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffered += chunk;
-          let end: number;
-          while ((end = buffered.indexOf('\n\n')) >= 0) {
-            const frame = buffered.slice(0, end);
-            buffered = buffered.slice(end + 2);
-            const type = /^event: (.*)$/m.exec(frame)?.[1];
-            if (!type) continue;
-            events += 1;
-            if (type === 'agent_response_chunk') {
-              const data = /^data: (.*)$/m.exec(frame)?.[1] ?? '{}';
-              received += ((JSON.parse(data) as { data: { text: string } }).data.text ?? '').length;
-              const now = performance.now();
-              const times = fake.deltaAt.get(tag) ?? [];
-              while (next < times.length && nextEnd <= received) {
-                onLag(now - times[next]);
-                next += 1;
-                nextEnd += deltaText(next).length;
-              }
-            } else if (type === 'agent_completed') completed = true;
-          }
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          if (completed) resolve({ durationMs: performance.now() - startedAt, startMs, events });
-          else reject(new Error(`stream of ${runId} ended early`));
-        });
-        res.on('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-      },
-    );
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end();
+  const onEvent = (type: string, at: number, frame: string) => {
+    events += 1;
+    if (type !== 'agent_response_chunk') return;
+    const data = /^data: (.*)$/m.exec(frame)?.[1] ?? '{}';
+    received += ((JSON.parse(data) as { data: { text?: string } }).data.text ?? '').length;
+    const times = fake.deltaAt.get(tag) ?? [];
+    while (next < times.length && nextEnd <= received) {
+      onLag(at - times[next]);
+      next += 1;
+      nextEnd += deltaText(next).length;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('not complete in time')), STEP_LIMIT_MS);
   });
+  try {
+    const run = await Promise.race([runOnce(agent, server.port, token, query, { onEvent }), late]);
+    return {
+      durationMs: run.completedAt - run.startedAt,
+      startMs: run.acceptedAt - run.startedAt,
+      events,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
 }

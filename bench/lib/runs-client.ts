@@ -9,8 +9,9 @@ const TERMINAL = new Set(['agent_completed', 'agent_error', 'agent_cancelled']);
 
 export interface RunOutcome {
   runId: string;
-  // performance.now() when the POST was sent and when agent_completed arrived.
+  // performance.now() when the POST was sent, when its 202 arrived, and when agent_completed did.
   startedAt: number;
+  acceptedAt: number;
   completedAt: number;
 }
 
@@ -23,8 +24,8 @@ export interface RunsLoad {
 }
 
 export interface FollowOptions {
-  // Called as each frame arrives, with its event type and performance.now().
-  onEvent?: (type: string, at: number) => void;
+  // Called as each frame arrives, with its event type, performance.now() and the frame's text.
+  onEvent?: (type: string, at: number, frame: string) => void;
 }
 
 // Starts a run ("What is 17 * 23?" unless told) and follows it to its end; rejects unless it
@@ -39,10 +40,11 @@ export async function runOnce(
   const startedAt = performance.now();
   const started = await send(agent, port, 'POST', '/api/agent/run_agent', token, { query });
   if (started.status !== 202) throw new Error(`start answered ${started.status}: ${started.body}`);
+  const acceptedAt = performance.now();
   const { run_id: runId } = JSON.parse(started.body) as { run_id: string };
   const terminal = await follow(agent, port, token, runId, options);
   if (terminal.type !== 'agent_completed') throw new Error(`run ${runId} ended ${terminal.type}`);
-  return { runId, startedAt, completedAt: terminal.at };
+  return { runId, startedAt, acceptedAt, completedAt: terminal.at };
 }
 
 // Closed loop: `clients` clients, each starting its next run when the last one completed, for
@@ -102,9 +104,9 @@ function follow(
           return reject(new Error(`stream answered ${res.statusCode}`));
         }
         let terminal: { type: string; at: number } | undefined;
-        readFrames(res, (type) => {
+        readFrames(res, (type, frame) => {
           const at = performance.now();
-          options.onEvent?.(type, at);
+          options.onEvent?.(type, at, frame);
           if (TERMINAL.has(type)) terminal ??= { type, at };
         });
         res.on('end', () =>
@@ -118,8 +120,9 @@ function follow(
   });
 }
 
-// Calls `onFrame` with the `event:` of each complete SSE frame (comments and `retry:` have none).
-function readFrames(res: IncomingMessage, onFrame: (type: string) => void): void {
+// Calls `onFrame` with the `event:` of each complete SSE frame (comments and `retry:` have none),
+// and the frame.
+function readFrames(res: IncomingMessage, onFrame: (type: string, frame: string) => void): void {
   let buffered = '';
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
@@ -129,7 +132,7 @@ function readFrames(res: IncomingMessage, onFrame: (type: string) => void): void
       const frame = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
       const line = frame.split('\n').find((l) => l.startsWith('event: '));
-      if (line) onFrame(line.slice('event: '.length));
+      if (line) onFrame(line.slice('event: '.length), frame);
     }
   });
 }

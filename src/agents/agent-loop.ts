@@ -206,11 +206,15 @@ export class AgentLoop {
               case 'reasoning':
                 reasoning.text += chunk.text;
                 if (chunk.meta) reasoning.meta = chunk.meta;
-                if (chunk.text) await this.stream(coalescer, repeat, 'agent_thinking', chunk.text);
+                if (!chunk.text) break;
+                if (repeat) await this.stream(coalescer, repeat, 'agent_thinking', chunk.text);
+                else coalescer.push('agent_thinking', chunk.text);
                 break;
               case 'text':
                 text += chunk.text;
-                await this.stream(coalescer, repeat, 'agent_response_chunk', chunk.text);
+                if (repeat)
+                  await this.stream(coalescer, repeat, 'agent_response_chunk', chunk.text);
+                else coalescer.push('agent_response_chunk', chunk.text);
                 break;
               case 'tool_call':
                 calls.push(bounded(chunk.call));
@@ -250,15 +254,15 @@ export class AgentLoop {
     return new RepeatFilter(partial);
   }
 
-  // A piece of the turn's text, less what clients already have of it.
+  // A piece of a resumed turn's text, less what clients already have of it.
   private async stream(
     coalescer: EventCoalescer,
-    repeat: RepeatFilter | null,
+    repeat: RepeatFilter,
     kind: StreamedKind,
     text: string,
   ): Promise<void> {
-    const passed = repeat ? repeat.pass(kind, text) : { text };
-    if ('dropped' in passed) return this.dropPartial(coalescer, repeat!, passed);
+    const passed = repeat.pass(kind, text);
+    if ('dropped' in passed) return this.dropPartial(coalescer, repeat, passed);
     if (passed.text) coalescer.push(kind, passed.text);
   }
 

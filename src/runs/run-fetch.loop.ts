@@ -23,6 +23,11 @@ interface Held<T> {
   handedBack: boolean;
 }
 
+// One fetch of a job: its id and the attempt (retryCount) the worker holds.
+export function attemptKey(job: Pick<Job<unknown>, 'id' | 'retryCount'>): string {
+  return `${job.id}:${job.retryCount}`;
+}
+
 // When nothing wakes it, the loop looks for jobs this often anyway: a retry whose delay ran out,
 // a notification lost while the listener reconnected.
 const POLL_MS = 2_000;
@@ -124,7 +129,7 @@ export class RunFetchLoop<T> {
     const held: Held<T> = { job, claim, done: Promise.resolve(), handedBack: false };
     // By attempt: a job taken back and fetched again here while its old execution still unwinds
     // is a second execution, not the same one.
-    const key = `${job.id}:${job.retryCount}`;
+    const key = attemptKey(job);
     this.held.set(key, held);
     held.done = Promise.resolve()
       .then(() => this.handler(job))

@@ -5,7 +5,7 @@ import type { Db, Job, JobWithMetadata } from 'pg-boss';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Tx } from '../database/transaction';
 import { Run } from './run.entity';
-import { RunFetchLoop } from './run-fetch.loop';
+import { attemptKey, RunFetchLoop } from './run-fetch.loop';
 import { PgListener } from '../database/pg-listener';
 
 export const RUN_QUEUE = 'runs';
@@ -182,7 +182,7 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
     await this.boss.complete(RUN_QUEUE, { id: job.id, retryCount: job.retryCount }, undefined, {
       db: over(tx),
     });
-    tx.afterCommit(() => this.completed.add(`${job.id}:${job.retryCount}`));
+    tx.afterCommit(() => this.completed.add(attemptKey(job)));
   }
 
   // Executes run jobs, `concurrency` at a time, from one fetch loop (see RunFetchLoop).
@@ -197,10 +197,10 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
         return new Set(touched.settled ?? jobs.map((job) => job.id));
       },
       complete: async (job: RunJob) => {
-        if (this.completed.delete(`${job.id}:${job.retryCount}`)) return;
+        if (this.completed.delete(attemptKey(job))) return;
         await this.boss.complete(RUN_QUEUE, attempt(job));
       },
-      forget: (job: RunJob) => this.completed.delete(`${job.id}:${job.retryCount}`),
+      forget: (job: RunJob) => this.completed.delete(attemptKey(job)),
       fail: async (job: RunJob, error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         await this.boss.fail(RUN_QUEUE, attempt(job), { message });

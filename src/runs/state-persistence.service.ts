@@ -48,12 +48,9 @@ export class StatePersistenceService {
     return this.log.write(tx, writer, change, events);
   }
 
-  // Events of a running run, in one commit; throws RunFencedError once the run ended or was claimed
-  // again.
-  append(claim: RunClaim, ...events: EventInput[]): Promise<RunEvent[]> {
-    return this.atomically((tx) => this.appendIn(tx, claim, events));
-  }
-
+  // Events of a running run inside the caller's transaction (a tool call's event with its
+  // checkpoint); throws RunFencedError once the run ended or was claimed again. Streamed events go
+  // through RunEventGroupCommit instead.
   async appendIn(tx: Tx, claim: RunClaim, events: EventInput[]): Promise<RunEvent[]> {
     const written = await this.log.write(tx, claim, { from: ['running'] }, events);
     if (written.length === 0) throw new RunFencedError(claim.runId);
