@@ -122,13 +122,15 @@ function toolMessages(messages: ChatMessage[]) {
 describe('AgentLoop', () => {
   describe('a turn without tools', () => {
     it('returns the text, trimmed, and streams thinking and text through the coalescer', async () => {
-      const { loop, events, model, tools } = setup({
+      const { loop, events, model, tools, journal } = setup({
         turns: [[reasoning('Let me '), reasoning('think.'), text('  The answer'), text(' is 4. ')]],
       });
 
-      await expect(loop(checkpointOf()).answer()).resolves.toBe('The answer is 4.');
+      const answer = await loop(checkpointOf()).answer();
+      expect(answer).toBe('The answer is 4.');
 
-      // The first delta of each kind at once, the rest coalesced.
+      // The first delta of each kind at once, the rest coalesced; the turn's last text is carried
+      // to the next write (here the answer's), not committed alone.
       const streamed = (type: string, text: string) => ({
         type,
         agent_name: 'supervisor',
@@ -138,7 +140,11 @@ describe('AgentLoop', () => {
         streamed('agent_thinking', 'Let me '),
         streamed('agent_thinking', 'think.'),
         streamed('agent_response_chunk', '  The answer'),
+      ]);
+      await journal.complete(answer);
+      expect(events().slice(3)).toEqual([
         streamed('agent_response_chunk', ' is 4. '),
+        { type: 'agent_completed', agent_name: 'supervisor', data: { answer } },
       ]);
       expect(model.requests).toHaveLength(1);
       expect(model.requests[0].messages).toEqual([{ role: 'user', content: 'the question' }]);

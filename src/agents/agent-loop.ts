@@ -176,15 +176,9 @@ export class AgentLoop {
     const step = frame.step + 1;
     const repeat = this.repeatFilter(agent.name, step);
     // Saved above, so the streamed text needs no checkpoint with it.
-    const coalescer = new EventCoalescer((events) =>
-      this.journal.append(
-        ...events.map(({ kind, text }) => ({
-          type: kind,
-          agentName: agent.name,
-          data: { text, step },
-        })),
-      ),
-    );
+    const asEvents = (events: Streamed[]): EventInput[] =>
+      events.map(({ kind, text }) => ({ type: kind, agentName: agent.name, data: { text, step } }));
+    const coalescer = new EventCoalescer((events) => this.journal.append(...asEvents(events)));
     let text = '';
     const reasoning: { text: string; meta?: ProviderMeta } = { text: '' };
     const calls: ToolCall[] = [];
@@ -238,7 +232,8 @@ export class AgentLoop {
       outcome = 'ok';
       const rest = repeat?.finish();
       if (rest) await this.dropPartial(coalescer, repeat!, rest);
-      await coalescer.drain();
+      // The turn's last text goes with the loop's next write, which follows at once.
+      this.journal.carry(...asEvents(await coalescer.rest()));
     } finally {
       modelCallDuration.observe({ model, outcome }, since(started));
       coalescer.discard();

@@ -234,6 +234,37 @@ describe('EventCoalescer', () => {
     expect(drained).toBe(true);
   });
 
+  it('rest() waits for the write in flight and hands back what is held, unwritten', async () => {
+    const pending = deferred();
+    const { coalescer, writes } = setup({ maxChars: 4 }, () => pending.promise);
+
+    coalescer.push('agent_thinking', 'Hmm'); // first of its kind: written at once
+    coalescer.push('agent_response_chunk', 'The answer'); // due while the first is in flight
+    let rest: Streamed[] | null = null;
+    const resting = coalescer.rest().then((events) => (rest = events));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(rest).toBeNull();
+
+    pending.resolve();
+    await resting;
+
+    expect(writes).toEqual([{ kind: 'agent_thinking', text: 'Hmm' }]);
+    expect(rest).toEqual([
+      { kind: 'agent_response_chunk', text: 'The ' },
+      { kind: 'agent_response_chunk', text: 'answ' },
+      { kind: 'agent_response_chunk', text: 'er' },
+    ]);
+  });
+
+  it('rest() rethrows a failed write', async () => {
+    const cancelled = new Error('run cancelled');
+    const { coalescer } = setup({}, () => Promise.reject(cancelled));
+
+    coalescer.push('agent_response_chunk', 'aaa');
+
+    await expect(coalescer.rest()).rejects.toBe(cancelled);
+  });
+
   it('drain() with nothing held writes nothing', async () => {
     const { coalescer, writer } = setup();
 

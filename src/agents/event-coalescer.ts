@@ -23,6 +23,8 @@ export class EventCoalescer {
   private inFlight: Promise<void> | null = null;
   // The held text goes as soon as the write in flight is done.
   private due = false;
+  // The turn is over (see rest()): nothing more is written.
+  private ended = false;
   private failure: Error | null = null;
 
   constructor(
@@ -51,6 +53,19 @@ export class EventCoalescer {
     if (this.failure) throw this.failure;
   }
 
+  // Ends the turn: waits for the write in flight and returns what is still held, unwritten, for
+  // the caller to write with whatever it writes next (at the end of a turn that is at once: the
+  // tool call, the answer), so a turn's last text takes no commit of its own. Throws if a write
+  // failed.
+  async rest(): Promise<Streamed[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.ended = true;
+    while (this.inFlight) await this.inFlight;
+    if (this.failure) throw this.failure;
+    return this.take();
+  }
+
   // Drops what is held without writing it (the turn failed).
   discard(): void {
     clearTimeout(this.timer);
@@ -58,6 +73,17 @@ export class EventCoalescer {
     this.held = [];
     this.heldChars = 0;
     this.due = false;
+  }
+
+  // What is held, as events of at most maxChars, and nothing held any more.
+  private take(): Streamed[] {
+    const events = this.held.flatMap(({ kind, text }) =>
+      pieces(text, this.maxChars).map((piece) => ({ kind, text: piece })),
+    );
+    this.held = [];
+    this.heldChars = 0;
+    this.due = false;
+    return events;
   }
 
   private flush(): void {
@@ -68,18 +94,13 @@ export class EventCoalescer {
       this.due = true;
       return;
     }
-    const events = this.held.flatMap(({ kind, text }) =>
-      pieces(text, this.maxChars).map((piece) => ({ kind, text: piece })),
-    );
-    this.held = [];
-    this.heldChars = 0;
-    this.due = false;
+    const events = this.take();
     this.inFlight = Promise.resolve()
       .then(() => this.write(events))
       .then(
         () => {
           this.inFlight = null;
-          if (this.due || this.heldChars >= this.maxChars) this.flush();
+          if (!this.ended && (this.due || this.heldChars >= this.maxChars)) this.flush();
         },
         (err: unknown) => {
           this.inFlight = null;

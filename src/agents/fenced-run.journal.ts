@@ -11,6 +11,7 @@ import { Run } from '../runs/run.entity';
 import { RunJob } from '../runs/run.queue';
 import { RunStore } from '../runs/run.store';
 import { RunFencedError, StatePersistenceService } from '../runs/state-persistence.service';
+import { Message } from '../threads/message.entity';
 import { ThreadStore } from '../threads/thread.store';
 import { ApprovalDecision, approvalRequired, ApprovalRequest, RunJournal } from './run-journal';
 
@@ -19,11 +20,19 @@ export interface ClaimedRun {
   journal: RunJournal;
   // It was running already: picked up after an approval, a crash or a hand-back.
   resumed: boolean;
+  // Where the execution starts: the run's checkpoint, else (a new run) the thread's conversation
+  // up to it, the newest `history` messages. Read in the claim's transaction.
+  checkpoint: object | null;
+  history: Pick<Message, 'role' | 'content'>[];
 }
 
 // Takes runs for their jobs and gives each execution its journal.
 export abstract class RunJournals {
-  abstract claim(job: RunJob, started: (run: Run) => EventInput): Promise<ClaimedRun | null>;
+  abstract claim(
+    job: RunJob,
+    started: (run: Run) => EventInput,
+    history: number,
+  ): Promise<ClaimedRun | null>;
 }
 
 @Injectable()
@@ -39,13 +48,18 @@ export class FencedRunJournals extends RunJournals {
     super();
   }
 
-  async claim(job: RunJob, started: (run: Run) => EventInput): Promise<ClaimedRun | null> {
-    const taken = await this.persistence.claim(job, started);
+  async claim(
+    job: RunJob,
+    started: (run: Run) => EventInput,
+    history: number,
+  ): Promise<ClaimedRun | null> {
+    const taken = await this.persistence.claim(job, started, history);
     if (!taken) return null;
     const { persistence, approvals, threads, runs, bus, group } = this;
     const services = { persistence, approvals, threads, runs, bus, group };
     const journal = new FencedRunJournal(taken.run, taken.claim, job, services);
-    return { run: taken.run, journal, resumed: taken.resumed };
+    const { run, resumed, checkpoint } = taken;
+    return { run, journal, resumed, checkpoint, history: taken.history };
   }
 }
 
@@ -66,6 +80,8 @@ class FencedRunJournal implements RunJournal {
   private writing: Promise<unknown> = Promise.resolve();
   // Token counts not yet written: they go in the journal's next transaction.
   private usage: { model: string; tokens: { input: number; output: number } }[] = [];
+  // Events not yet written (see carry()): the first events of the journal's next write.
+  private carried: EventInput[] = [];
 
   constructor(
     private readonly run: Run,
@@ -76,19 +92,25 @@ class FencedRunJournal implements RunJournal {
     this.ownSeq = run.lastSeq;
   }
 
-  // Through this instance's group commit, with the tokens not yet written.
+  // Through this instance's group commit, with the tokens and events not yet written.
   async append(...events: EventInput[]): Promise<void> {
     const usage = this.takeUsage();
+    events = [...this.takeCarried(), ...events];
     const written = await this.track(this.s.group.append({ claim: this.claim, events, usage }));
     if (written.length === 0) throw new RunFencedError(this.claim.runId);
   }
 
-  save(checkpoint: object, version: number): Promise<void> {
+  carry(...events: EventInput[]): void {
+    this.carried.push(...events);
+  }
+
+  async save(checkpoint: object, version: number): Promise<void> {
     const { persistence } = this.s;
-    return this.track(
+    await this.track(
       persistence.atomically(async (tx) => {
-        await this.writeUsage(tx);
+        const written = await this.writeCarried(tx);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
+        return written;
       }),
     );
   }
@@ -98,7 +120,10 @@ class FencedRunJournal implements RunJournal {
     await this.track(
       persistence.atomically(async (tx) => {
         await this.writeUsage(tx);
-        const written = await persistence.appendIn(tx, this.claim, [completed]);
+        const written = await persistence.appendIn(tx, this.claim, [
+          ...this.takeCarried(),
+          completed,
+        ]);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
         return written;
       }),
@@ -111,6 +136,20 @@ class FencedRunJournal implements RunJournal {
   addUsage(model: string, tokens: { input: number; output: number }): Promise<void> {
     this.usage.push({ model, tokens });
     return Promise.resolve();
+  }
+
+  // The carried events and the tokens, inside the caller's transaction before its own writes.
+  private async writeCarried(tx: Tx): Promise<RunEvent[]> {
+    await this.writeUsage(tx);
+    const carried = this.takeCarried();
+    return carried.length > 0 ? this.s.persistence.appendIn(tx, this.claim, carried) : [];
+  }
+
+  // Taken off the list when a write starts, so two writes in flight never both carry them.
+  private takeCarried(): EventInput[] {
+    const carried = this.carried;
+    this.carried = [];
+    return carried;
   }
 
   // Inside the caller's transaction, before its own writes; refused like them once the claim is
@@ -148,7 +187,7 @@ class FencedRunJournal implements RunJournal {
     const { userId, runId } = this.claim;
     await this.track(
       persistence.atomically(async (tx) => {
-        await this.writeUsage(tx);
+        const carried = await this.writeCarried(tx);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
         const interrupt = await approvals.open(tx.manager, {
           userId,
@@ -165,7 +204,7 @@ class FencedRunJournal implements RunJournal {
           [approvalRequired(request, interrupt.id)],
         );
         if (written.length === 0) throw new RunFencedError(runId);
-        return written;
+        return [...carried, ...written];
       }),
     );
   }
@@ -177,15 +216,22 @@ class FencedRunJournal implements RunJournal {
         this.claim,
         this.run,
         { from: ['running'], to: 'complete', result: answer },
-        { type: 'agent_completed', data: { answer } },
-        async (tx) => {
-          await this.writeUsage(tx);
-          await threads.addMessage(
-            this.claim.userId,
-            { threadId: this.run.threadId, role: 'assistant', content: answer, runId: this.run.id },
-            tx.manager,
-          );
-          await persistence.completeJob(tx, this.job);
+        [...this.takeCarried(), { type: 'agent_completed', data: { answer } }],
+        {
+          before: (tx) => this.writeUsage(tx),
+          also: async (tx) => {
+            await threads.addMessage(
+              this.claim.userId,
+              {
+                threadId: this.run.threadId,
+                role: 'assistant',
+                content: answer,
+                runId: this.run.id,
+              },
+              tx.manager,
+            );
+            await persistence.completeJob(tx, this.job);
+          },
         },
       ),
     );
@@ -199,10 +245,10 @@ class FencedRunJournal implements RunJournal {
         this.claim,
         this.run,
         { from: ['running'], to: 'failed', error: message },
-        { type: 'agent_error', data: { message, code } },
-        async (tx) => {
-          await this.writeUsage(tx);
-          await persistence.completeJob(tx, this.job);
+        [...this.takeCarried(), { type: 'agent_error', data: { message, code } }],
+        {
+          before: (tx) => this.writeUsage(tx),
+          also: (tx) => persistence.completeJob(tx, this.job),
         },
       ),
     );

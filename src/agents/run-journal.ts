@@ -32,6 +32,11 @@ export interface ApprovalDecision {
 // has claimed it since: the execution then lets go. FencedRunJournal is the real one.
 export interface RunJournal {
   append(...events: EventInput[]): Promise<void>;
+  // Events that go first in the journal's next write, whichever it is (the end of a model turn's
+  // text, with the tool call, the pause or the answer that follows it at once): one commit, not
+  // two. Refused with that write; lost with it if the execution stops first, as its turn is then
+  // run again.
+  carry(...events: EventInput[]): void;
   save(checkpoint: object, version: number): Promise<void>;
   // An event of a tool call and the checkpoint it belongs to, in one commit: tool_completed with
   // the checkpoint that no longer holds the call (a resumed run can never find the call both

@@ -2,8 +2,6 @@ import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { EventInput } from '../runs/run-event.log';
 import { Run } from '../runs/run.entity';
-import { Message } from '../threads/message.entity';
-import { ThreadStore } from '../threads/thread.store';
 import { AgentOptions } from './agent-definition';
 import { Frame, RunCheckpoint } from './agent-loop';
 import {
@@ -59,19 +57,7 @@ function setup(turns: Turn[] = []) {
   agents.register(RESEARCHER);
   const model = new ScriptedModel('test-model', turns);
   const models = { get: jest.fn((_name?: string) => model) };
-  const history: Pick<Message, 'role' | 'content'>[] = [];
-  const threads = {
-    conversationFor: jest.fn((_run: Run, _limit: number) =>
-      Promise.resolve(history.map((m) => ({ ...m, id: 'm', runId: null }) as Message)),
-    ),
-  };
-  const supervisor = new SupervisorAgent(
-    models as unknown as ModelProvider,
-    tools,
-    agents,
-    runs,
-    threads as unknown as ThreadStore,
-  );
+  const supervisor = new SupervisorAgent(models as unknown as ModelProvider, tools, agents, runs);
   const logError = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
   const logWarn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   // Executes the run for a job, as the queue's worker does, until the supervisor lets go of it.
@@ -84,8 +70,6 @@ function setup(turns: Turn[] = []) {
     send,
     model,
     models,
-    history,
-    threads,
     supervisor,
     logError,
     logWarn,
@@ -124,19 +108,19 @@ describe('SupervisorAgent', () => {
 
   describe('start', () => {
     it('starts a queued run with agent_started, then answers from the thread history', async () => {
-      const { runs, execute, events, model, models, history, threads } = setup([
-        [text('It is 4.')],
-      ]);
-      history.push({ role: 'user', content: 'earlier' }, { role: 'assistant', content: 'reply' });
+      const { runs, execute, events, model, models } = setup([[text('It is 4.')]]);
+      const claim = jest.spyOn(runs, 'claim');
+      runs.history.push(
+        { role: 'user', content: 'earlier' },
+        { role: 'assistant', content: 'reply' },
+      );
       const run = runs.addRun(runOf({ status: 'queued', model: 'm-1', query: 'And 2+2?' }));
 
       await execute(run);
 
       expect(models.get).toHaveBeenCalledWith('m-1');
-      expect(threads.conversationFor).toHaveBeenCalledWith(
-        expect.objectContaining({ id: run.id }),
-        50,
-      );
+      // The newest 50 messages of the thread, read by the claim.
+      expect(claim).toHaveBeenCalledWith(expect.anything(), expect.any(Function), 50);
       expect(model.requests[0].messages).toEqual([
         { role: 'user', content: 'earlier' },
         { role: 'assistant', content: 'reply' },

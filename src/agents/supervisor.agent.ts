@@ -4,16 +4,16 @@ import { isDatabaseUnavailable } from '../database/db-errors';
 import { Run } from '../runs/run.entity';
 import { RunJob } from '../runs/run.queue';
 import { RunFencedError } from '../runs/state-persistence.service';
-import { ThreadStore } from '../threads/thread.store';
 import { DELEGATE_TOOL } from './agent-definition';
 import { AgentLoop, RunCheckpoint, RunLimitError, RunPaused } from './agent-loop';
 import { AgentRegistry } from './agent.registry';
-import { RunJournals } from './fenced-run.journal';
+import { ClaimedRun, RunJournals } from './fenced-run.journal';
 import { ModelError } from './llm/chat-model.port';
 import { ModelProvider } from './llm/model.provider';
 import { RunJournal } from './run-journal';
 import { PartialTurn } from './repeat-filter';
 import { RunEvent } from '../runs/run-event';
+import { EventInput } from '../runs/run-event.log';
 import { ToolRegistry } from './tools/tool.registry';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { queueWait } from '../metrics/metrics';
@@ -41,44 +41,38 @@ export class SupervisorAgent {
     private readonly tools: ToolRegistry,
     private readonly agents: AgentRegistry,
     private readonly journals: RunJournals,
-    private readonly threads: ThreadStore,
   ) {}
 
   // Resolves when this execution let go of the run: it finished, paused for a person, or was ended
   // by someone else. Rejects when the job must be tried again (the database went away, or the
   // queue took the job back: a shutdown's hand-back, a lost heartbeat).
   async execute(job: RunJob): Promise<void> {
-    const taken = await this.journals.claim(job, (run) => ({
+    const started = (run: Run): EventInput => ({
       type: 'agent_started',
       data: {
         agent: run.agent,
         model: this.models.get(run.model ?? undefined).id,
         query: run.query,
       },
-    }));
+    });
+    const taken = await this.journals.claim(job, started, HISTORY_MESSAGES);
     if (!taken) return; // finished, or waiting for a person: nothing to execute
-    const { run, journal, resumed } = taken;
+    const { run, resumed } = taken;
     this.logger.debug(`executing run ${run.id}${resumed ? ' (resumed)' : ''}`);
     if (!resumed) queueWait.observe((Date.now() - run.createdAt.getTime()) / 1000);
     const attributes = { [RUN_ID]: run.id, [USER_ID]: run.userId, 'netra.agent': run.agent };
-    return inSpan(`run ${run.agent}`, attributes, () =>
-      this.executeTaken(job, run, journal, resumed),
-    );
+    return inSpan(`run ${run.agent}`, attributes, () => this.executeTaken(job, taken));
   }
 
-  private async executeTaken(
-    job: RunJob,
-    run: Run,
-    journal: RunJournal,
-    resumed: boolean,
-  ): Promise<void> {
+  private async executeTaken(job: RunJob, taken: ClaimedRun): Promise<void> {
+    const { run, journal, resumed } = taken;
     const ended = new AbortController();
     const unwatch = journal.watch(() => ended.abort(ENDED));
     const signal = AbortSignal.any([job.signal, ended.signal]);
     try {
       const partial = resumed ? await this.resumed(run, journal) : null;
       const checkpoint =
-        (await journal.checkpoint<RunCheckpoint>()) ?? (await this.firstCheckpoint(run));
+        (taken.checkpoint as RunCheckpoint | null) ?? firstCheckpoint(run, taken.history);
       const model = this.models.get(run.model ?? undefined);
       const services = { tools: this.tools, agents: this.agents };
       const loop = new AgentLoop(run, model, services, journal, signal, checkpoint, partial);
@@ -140,21 +134,6 @@ export class SupervisorAgent {
     return partial;
   }
 
-  private async firstCheckpoint(run: Run): Promise<RunCheckpoint> {
-    const history = await this.threads.conversationFor(run, HISTORY_MESSAGES);
-    return {
-      version: 2,
-      frames: [
-        {
-          agent: run.agent,
-          step: 0,
-          messages: history.map((m) => ({ role: m.role, content: m.content })),
-          queue: [],
-        },
-      ],
-    };
-  }
-
   // How an execution that did not complete ends. Waiting for a person, ended by someone else:
   // nothing to do. The job taken back, the database away: thrown, so the queue tries again and the
   // next execution continues from the checkpoint. Anything else fails the run.
@@ -191,6 +170,12 @@ export class SupervisorAgent {
       throw failErr;
     }
   }
+}
+
+// A new run's checkpoint: its agent at step 0 with the thread's conversation.
+function firstCheckpoint(run: Run, history: ClaimedRun['history']): RunCheckpoint {
+  const messages = history.map((m) => ({ role: m.role, content: m.content }));
+  return { version: 2, frames: [{ agent: run.agent, step: 0, messages, queue: [] }] };
 }
 
 // Every event of the run after `seq`, a page at a time (a long answer is many events).

@@ -152,7 +152,7 @@ export class AgentService {
   async follow(ref: string, after = 0): Promise<{ run: Run; events: Observable<RunEvent> | null }> {
     const run = await this.getRun(ref);
     if (isTerminal(run.status) && after >= run.lastSeq) return { run, events: null };
-    return { run, events: this.stream.follow(this.ctx.userId, run.id, after, run.lastSeq) };
+    return { run, events: this.stream.follow(this.ctx.userId, run.id, after, run) };
   }
 
   async cancel(ref: string): Promise<CancelResultView> {

@@ -30,12 +30,12 @@ export class RunCheckpointStore {
     return rows.length > 0;
   }
 
-  // Read when every execution starts: plain SQL.
-  async load<T extends object>(userId: string, runId: string): Promise<T | null> {
-    const [row] = await this.db.query<Pick<RunStateRow, 'state'>[]>(
-      'SELECT state FROM run_state WHERE run_id = $1 AND user_id = $2',
-      [runId, userId],
-    );
+  // Read when an execution starts, in its claim's transaction (or alone): plain SQL.
+  async load<T extends object>(userId: string, runId: string, tx?: Tx): Promise<T | null> {
+    const text = 'SELECT state FROM run_state WHERE run_id = $1 AND user_id = $2';
+    const [row] = tx
+      ? await tx.rows<Pick<RunStateRow, 'state'>>(text, [runId, userId])
+      : await this.db.query<Pick<RunStateRow, 'state'>[]>(text, [runId, userId]);
     return row ? (row.state as T) : null;
   }
 }

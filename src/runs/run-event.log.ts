@@ -106,11 +106,11 @@ export class RunEventLog {
     if (rows.length === 0) return [];
     const written = rows.map(toRunEvent).sort((a, b) => a.seq - b.seq);
     for (const event of written) eventsPersisted.inc({ type: event.type });
+    const last = written[written.length - 1];
     if (change.to && TERMINAL_STATUSES.includes(change.to)) {
       runsFinished.inc({ status: change.to });
-      await this.sendWebhook(tx, writer.userId, written[0]);
+      await this.sendWebhook(tx, writer.userId, last); // the terminal event comes last
     }
-    const last = written[written.length - 1];
     await this.bus.publish(tx, [{ run_id: last.run_id, seq: last.seq, events: written }]);
     return written;
   }

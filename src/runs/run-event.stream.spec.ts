@@ -101,7 +101,7 @@ function setup() {
   const stream = new RunEventStream(log as unknown as RunEventLog, log as unknown as RunStore, bus);
   // As AgentService does: the run's last seq read just before.
   const follow = (after = 0): Observable<RunEvent> =>
-    stream.follow(USER, RUN, after, log.events.length);
+    stream.follow(USER, RUN, after, { status: log.status!, lastSeq: log.events.length });
   // Events are committed before they are announced, as RunEventLog does.
   const commitAndAnnounce = (type: RunEventType = 'agent_thinking'): RunEvent => {
     const committed = log.commit(type);

@@ -1,10 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { Observable, Subscriber } from 'rxjs';
+import { EMPTY, Observable, Subscriber } from 'rxjs';
 import { isDatabaseUnavailable } from '../database/db-errors';
 import { isTerminalEvent, RunEvent } from './run-event';
 import { RunEventBus, RunEventRef } from './run-event.bus';
 import { RunEventLog } from './run-event.log';
 import { isTerminal } from './run-status';
+import { Run } from './run.entity';
 import { RunStore } from './run.store';
 
 const PAGE = 500;
@@ -35,10 +36,18 @@ export class RunEventStream implements OnModuleDestroy {
     this.stopResync();
   }
 
-  // The caller has checked that the run belongs to the user, and read its last seq: a new feed
-  // starts there, and a client behind it (one replaying from 0, say) reads its backlog itself, so
-  // the live clients never wait behind someone else's history.
-  follow(userId: string, runId: string, after: number, lastSeq: number): Observable<RunEvent> {
+  // The caller has checked that the run belongs to the user, and read its status and last seq: a
+  // new feed starts there, and a client behind it (one replaying from 0, say) reads its backlog
+  // itself, so the live clients never wait behind someone else's history. A run that had ended
+  // with nothing after `after` completes at once.
+  follow(
+    userId: string,
+    runId: string,
+    after: number,
+    run: Pick<Run, 'status' | 'lastSeq'>,
+  ): Observable<RunEvent> {
+    if (isTerminal(run.status) && after >= run.lastSeq) return EMPTY;
+    const lastSeq = run.lastSeq;
     return new Observable<RunEvent>((subscriber) => {
       const key = `${userId}\u0000${runId}`;
       let feed = this.feeds.get(key);
@@ -100,7 +109,10 @@ class RunFeed {
     });
     this.resync = setInterval(() => this.settle(), RESYNC_MS);
     this.resync.unref();
-    this.settle();
+    // What was committed between the caller's read of the run and the subscription. Whether the
+    // run has ended is not asked now: the caller's read said it had not, or its terminal event is
+    // at or before `last`, and a follower behind it reads it itself.
+    this.pull();
   }
 
   join(subscriber: Subscriber<RunEvent>, after: number): Follower {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Tx } from '../database/transaction';
+import { Message } from '../threads/message.entity';
 import { ThreadStore } from '../threads/thread.store';
 import { RunCheckpointStore } from './run-checkpoint.store';
 import { RunEvent } from './run-event';
@@ -11,6 +12,17 @@ import { RunJob, RunQueue } from './run.queue';
 import { ACTIVE_STATUSES } from './run-status';
 import { Run } from './run.entity';
 import { RunStore } from './run.store';
+
+// What an executor's claim hands it: the run, its fence, and what it starts from.
+export interface ClaimedRunState {
+  run: Run;
+  claim: RunClaim;
+  // It was running already: picked up after an approval, a crash or a hand-back.
+  resumed: boolean;
+  checkpoint: object | null;
+  // The thread's conversation up to the run, when it has no checkpoint (else empty).
+  history: Message[];
+}
 
 // The run has ended, or another executor has claimed it since: nothing more may be written under
 // this claim, and the executor lets go of the run.
@@ -90,11 +102,14 @@ export class StatePersistenceService {
   // An executor takes the run for `job`: a new attempt, and for a queued run its start (running,
   // with `started`). Null when there is nothing to execute, or when this fetch of the job is no
   // longer the live one (the queue gave it to another worker meanwhile). Run row first, then the
-  // job's, as the transaction that ends a run takes them.
+  // job's, as the transaction that ends a run takes them. The same transaction reads what the
+  // execution starts from: the run's checkpoint, or for a run without one (a new run) the thread's
+  // newest `history` messages, so an execution starts with one transaction, not three.
   claim(
     job: RunJob,
     started: (run: Run) => EventInput,
-  ): Promise<{ run: Run; claim: RunClaim; resumed: boolean } | null> {
+    history: number,
+  ): Promise<ClaimedRunState | null> {
     const { run_id: runId, user_id: userId } = job.data;
     return this.atomically(async (tx) => {
       const runnable = await this.runs.lockRunnable(tx, userId, runId);
@@ -109,37 +124,40 @@ export class StatePersistenceService {
         run.status = 'running';
         run.lastSeq = event.seq;
       }
-      return { run, claim, resumed };
+      // Only a run that was running has a checkpoint: it is written under a running claim.
+      const checkpoint = resumed ? await this.checkpoints.load<object>(userId, runId, tx) : null;
+      const messages = checkpoint ? [] : await this.threads.conversationFor(run, history, tx);
+      return { run, claim, resumed, checkpoint, history: messages };
     });
   }
 
-  // Ends a run (complete, failed, cancelled) with its terminal event, plus `also` (the answer's
-  // message, the job's completion), then starts the thread's next run. Null when the run had
-  // already left `change.from` (or the claim is stale): it is left as it is.
+  // Ends a run (complete, failed, cancelled) with its last events, the terminal one last (an
+  // executor's last streamed text goes with it), after `before` (what the terminal event sums up:
+  // the last tokens) and with `also` (the answer's message, the job's completion), then starts the
+  // thread's next run. Returns the terminal event; null when the run had already left
+  // `change.from` (or the claim is stale): it is left as it is.
   finish(
     writer: RunWriterRef,
     run: Pick<Run, 'threadId'>,
     change: Transition,
-    event: EventInput,
-    also?: (tx: Tx) => Promise<void>,
+    events: EventInput[],
+    steps: { before?: (tx: Tx) => Promise<void>; also?: (tx: Tx) => Promise<void> } = {},
   ): Promise<RunEvent | null> {
     return this.atomically(async (tx) => {
       await this.threads.lockForRuns(tx, writer.userId, run.threadId);
-      const [written] = await this.log.write(tx, writer, change, [event]);
-      if (!written) return null;
-      await also?.(tx);
+      await steps.before?.(tx);
+      const written = await this.log.write(tx, writer, change, events);
+      if (written.length === 0) return null;
+      await steps.also?.(tx);
       await this.dispatchNext(tx, writer.userId, run.threadId);
-      return written;
+      return written[written.length - 1];
     });
   }
 
   cancel(owner: RunOwner, run: Pick<Run, 'threadId'>, reason: string): Promise<RunEvent | null> {
-    return this.finish(
-      owner,
-      run,
-      { from: ACTIVE_STATUSES, to: 'cancelled', error: reason },
+    return this.finish(owner, run, { from: ACTIVE_STATUSES, to: 'cancelled', error: reason }, [
       { type: 'agent_cancelled', data: { reason } },
-    );
+    ]);
   }
 
   // Cancels inside the caller's transaction, which holds the thread's lock and decides what runs
@@ -197,12 +215,9 @@ export class StatePersistenceService {
     const run = await this.runs.findByRef(owner.userId, owner.runId);
     if (run) {
       const message = 'The run could not be completed: it was tried too many times.';
-      await this.finish(
-        owner,
-        run,
-        { from: ['queued', 'running'], to: 'failed', error: message },
+      await this.finish(owner, run, { from: ['queued', 'running'], to: 'failed', error: message }, [
         { type: 'agent_error', data: { message, code: 'retries_exhausted' } },
-      );
+      ]);
     }
     await this.queue.forget(jobId);
   }

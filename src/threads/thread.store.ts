@@ -206,12 +206,13 @@ export class ThreadStore {
   // its own question, the newest `limit`, in conversation order (each question, then its answer).
   // A run queued behind others does not see the questions sent after it, and sees the answers of
   // the runs before it, which were written after its own question.
+  // Read in the run's claim, in plain SQL (every run starts with it).
   async conversationFor(
     run: { userId: string; threadId: string; id: string },
     limit: number,
+    tx: Tx,
   ): Promise<Message[]> {
-    // Plain SQL: read when every run starts executing.
-    const newest = await this.db.query<MessageRow[]>(
+    const newest = await tx.rows<MessageRow>(
       `SELECT m.id, m.user_id, m.thread_id, m.role, m.content, m.run_id, m.created_at
        FROM messages m
        JOIN runs r ON r.id = m.run_id

@@ -66,7 +66,7 @@ describe('run fencing (SQL)', () => {
         claim,
         run,
         { from: ['running'], to: 'complete', result: 'stale' },
-        { type: 'agent_completed', data: { answer: 'stale' } },
+        [{ type: 'agent_completed', data: { answer: 'stale' } }],
       ),
     ).toBeNull();
 
@@ -119,10 +119,10 @@ describe('run fencing (SQL)', () => {
     await db.query(`UPDATE pgboss.job SET retry_count = retry_count + 1 WHERE id = $1`, [
       stalled.id,
     ]);
-    expect(await ctx.persistence.claim(stalled, () => thinking(0))).toBeNull();
+    expect(await ctx.persistence.claim(stalled, () => thinking(0), 50)).toBeNull();
     expect(await ctx.row(run.id)).toMatchObject({ status: 'queued', attempt: 0, lastSeq: 0 });
     const live = await ctx.fetchedJob(run);
-    expect(await ctx.persistence.claim(live, () => thinking(0))).toMatchObject({
+    expect(await ctx.persistence.claim(live, () => thinking(0), 50)).toMatchObject({
       claim: { attempt: 1 },
       resumed: false,
     });
@@ -161,12 +161,9 @@ describe('run fencing (SQL)', () => {
     const { run, claim } = await claimed();
     const results = await Promise.all([
       ctx.persistence.cancel({ userId: 'mia', runId: run.id }, run, 'by user'),
-      ctx.persistence.finish(
-        claim,
-        run,
-        { from: ['running'], to: 'complete', result: '4' },
+      ctx.persistence.finish(claim, run, { from: ['running'], to: 'complete', result: '4' }, [
         { type: 'agent_completed', data: { answer: '4' } },
-      ),
+      ]),
     ]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
     const events = await log.list('mia', run.id, 0, 100);
@@ -196,7 +193,7 @@ describe('RunSweeper', () => {
     // A running run whose job completed (a worker let go of it while it should not have).
     const orphan = await ctx.queuedRun();
     const job = await ctx.fetchedJob(orphan);
-    await ctx.persistence.claim(job, () => thinking(0));
+    await ctx.persistence.claim(job, () => thinking(0), 50);
     await db.query(`UPDATE pgboss.job SET state = 'completed' WHERE id = $1`, [job.id]);
     // A queued head whose job ended without it (deleted by retention, say).
     const dropped = await ctx.queuedRun();

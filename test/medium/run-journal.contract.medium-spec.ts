@@ -92,7 +92,7 @@ describe.each([
   afterAll(() => world.close());
 
   const claim = async (run: Run, job?: RunJob) => {
-    const taken = await world.journals.claim(job ?? (await world.job(run)), () => started);
+    const taken = await world.journals.claim(job ?? (await world.job(run)), () => started, 50);
     if (!taken) throw new Error('not claimed');
     return taken;
   };
@@ -102,6 +102,7 @@ describe.each([
     const run = await world.queuedRun();
     const first = await claim(run);
     expect(first.resumed).toBe(false);
+    expect(first.checkpoint).toBeNull();
     expect(first.run.status).toBe('running');
     expect(await world.status(run)).toBe('running');
     const second = await claim(run);
@@ -113,7 +114,7 @@ describe.each([
   it('claims nothing for a run that ended or waits for a person', async () => {
     const ended = await world.queuedRun();
     await world.cancel(ended);
-    expect(await world.journals.claim(await world.job(ended), () => started)).toBeNull();
+    expect(await world.journals.claim(await world.job(ended), () => started, 50)).toBeNull();
 
     const waiting = await world.queuedRun();
     const { journal } = await claim(waiting);
@@ -123,7 +124,7 @@ describe.each([
       callKey: 'k',
       arguments: {},
     });
-    expect(await world.journals.claim(await world.job(waiting), () => started)).toBeNull();
+    expect(await world.journals.claim(await world.job(waiting), () => started, 50)).toBeNull();
   });
 
   it('refuses every write of an older claim once a newer one holds the run', async () => {
@@ -207,6 +208,44 @@ describe.each([
     expect(resumed.resumed).toBe(true);
     expect(await resumed.journal.decision('key-1')).toEqual({ status: 'approved', message: null });
     expect(await resumed.journal.checkpoint()).toEqual({ paused: true });
+    // The claim hands the execution its checkpoint, read in the claim's transaction.
+    expect(resumed.checkpoint).toEqual({ paused: true });
+    expect(resumed.history).toEqual([]);
+  });
+
+  it('writes carried events first in the next write, whichever it is, and refuses them with it', async () => {
+    const chunk = (text: string): EventInput => ({
+      type: 'agent_response_chunk',
+      data: { text, step: 1 },
+    });
+    const run = await world.queuedRun();
+    const { journal } = await claim(run);
+    journal.carry(chunk('a'));
+    await journal.save({ v: 1 }, 2);
+    journal.carry(chunk('b'));
+    await journal.commitCall({ type: 'tool_completed', data: { call_id: 'c' } }, { v: 2 }, 2);
+    journal.carry(chunk('c'));
+    await journal.append(thinking);
+    journal.carry(chunk('d'));
+    await journal.complete('done');
+    const texts = (await world.events(run)).map((e) => `${e.type}:${String(e.data.text ?? '')}`);
+    expect(texts).toEqual([
+      'agent_started:',
+      'agent_response_chunk:a',
+      'agent_response_chunk:b',
+      'tool_completed:',
+      'agent_response_chunk:c',
+      'agent_thinking:hm',
+      'agent_response_chunk:d',
+      'agent_completed:',
+    ]);
+
+    const other = await world.queuedRun();
+    const { journal: older } = await claim(other);
+    await claim(other);
+    older.carry(chunk('stale'));
+    await expect(older.complete('stale')).rejects.toBeInstanceOf(RunFencedError);
+    expect(await types(other)).toEqual(['agent_started']);
   });
 
   it('ends a run once, complete or failed', async () => {
