@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { Authenticator, Credentials } from './authenticator';
+import { UserContext } from '../context/user-context';
 import { addLogFields } from '../logging/log-context';
 import { IS_PUBLIC } from './public.decorator';
 
@@ -14,6 +15,7 @@ export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly authenticator: Authenticator,
     private readonly reflector: Reflector,
+    private readonly context: UserContext,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -28,6 +30,7 @@ export class JwtAuthGuard implements CanActivate {
       : ['header'];
     const req = context.switchToHttp().getRequest<Request>();
     req.user = await this.authenticator.authenticate(req, accepts);
+    this.context.signIn(req.user);
     addLogFields({ user_id: req.user.id });
     return true;
   }

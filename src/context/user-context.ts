@@ -8,8 +8,8 @@ export interface AuthenticatedUser {
   expiresAt?: number;
 }
 
-// What every channel puts in the piece of work's context: an Express request (its `user` set by the
-// auth guard) or, for a WebSocket frame or another channel, a small object made by runAs().
+// What every channel puts in the piece of work's context: the request id, and the user (set by the
+// auth guard on an HTTP request, by runAs() for a WebSocket frame or another channel).
 export interface ContextCarrier {
   user?: AuthenticatedUser;
   id?: unknown;
@@ -27,7 +27,7 @@ export const CARRIER = 'netra.carrier';
 export class UserContext {
   constructor(private readonly cls: ClsService) {}
 
-  // Read on use: the guard sets `user` on an HTTP request after the context was entered.
+  // Read on use: the guard signs an HTTP request in after the context was entered.
   get userId(): string {
     return this.user.id;
   }
@@ -40,6 +40,12 @@ export class UserContext {
 
   get requestId(): string {
     return requestIdOf(this.carrier() ?? {});
+  }
+
+  // The HTTP request in hand is `user`'s (the auth guard, once it has authenticated it).
+  signIn(user: AuthenticatedUser): void {
+    const carrier = this.carrier();
+    if (carrier) carrier.user = user;
   }
 
   // Runs `work` as `user`, in a context of its own: what a channel without an HTTP request (a
