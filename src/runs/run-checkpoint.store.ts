@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { plainQuery } from '../database/plain-query';
 import { Tx } from '../database/transaction';
 import { fenced, fenceParams, RunClaim } from './run-fence';
 import { RunStateRow } from './run-state.entity';
@@ -35,7 +36,7 @@ export class RunCheckpointStore {
     const text = 'SELECT state FROM run_state WHERE run_id = $1 AND user_id = $2';
     const [row] = tx
       ? await tx.rows<Pick<RunStateRow, 'state'>>(text, [runId, userId])
-      : await this.db.query<Pick<RunStateRow, 'state'>[]>(text, [runId, userId]);
+      : await plainQuery<Pick<RunStateRow, 'state'>>(this.db, text, [runId, userId]);
     return row ? (row.state as T) : null;
   }
 }

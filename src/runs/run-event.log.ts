@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { plainQuery } from '../database/plain-query';
 import { Tx } from '../database/transaction';
 import {
   RunEvent,
@@ -198,23 +199,21 @@ export class RunEventLog {
 
   // The run's latest event of a type not in `except`, if any.
   last(userId: string, runId: string, except: readonly string[]): Promise<RunEvent | null> {
-    return this.db
-      .query<RunEventRecord[]>(
-        `SELECT ${COLUMNS} FROM run_events
+    return plainQuery<RunEventRecord>(
+      this.db,
+      `SELECT ${COLUMNS} FROM run_events
          WHERE run_id = $1 AND user_id = $2 AND type <> ALL($3::varchar[])
          ORDER BY seq DESC LIMIT 1`,
-        [runId, userId, except],
-      )
-      .then(([row]) => (row ? toRunEvent(row) : null));
+      [runId, userId, except],
+    ).then(([row]) => (row ? toRunEvent(row) : null));
   }
 
   list(userId: string, runId: string, after: number, limit: number): Promise<RunEvent[]> {
-    return this.db
-      .query<RunEventRecord[]>(
-        `SELECT ${COLUMNS} FROM run_events
-         WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-        [runId, userId, after, limit],
-      )
-      .then((rows) => rows.map(toRunEvent));
+    return plainQuery<RunEventRecord>(
+      this.db,
+      `SELECT ${COLUMNS} FROM run_events
+       WHERE run_id = $1 AND user_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+      [runId, userId, after, limit],
+    ).then((rows) => rows.map(toRunEvent));
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUuid } from '../common/ids';
+import { plainQuery } from '../database/plain-query';
 import { Tx } from '../database/transaction';
 import { fenced, fenceParams, RunClaim } from './run-fence';
 import { ACTIVE_STATUSES, RUNNABLE_STATUSES } from './run-status';
@@ -27,18 +28,16 @@ export class RunStore {
   // The hottest read of the app (status, follow, every stream's end check): plain SQL mapped by
   // hand, since TypeORM's query building and entity mapping cost more than the query itself.
   async findByRef(userId: string, ref: string, tx?: Tx): Promise<Run | null> {
-    const manager = tx?.manager ?? this.db.manager;
+    const read = (text: string, params: unknown[]) =>
+      tx ? tx.rows<RunRow>(text, params) : plainQuery<RunRow>(this.db, text, params);
     if (isUuid(ref)) {
-      const [byId] = await manager.query<RunRow[]>(`${SELECT_RUN} WHERE id = $1 AND user_id = $2`, [
-        ref,
-        userId,
-      ]);
+      const [byId] = await read(`${SELECT_RUN} WHERE id = $1 AND user_id = $2`, [ref, userId]);
       if (byId) return toRun(byId);
     }
-    const [byClientId] = await manager.query<RunRow[]>(
-      `${SELECT_RUN} WHERE user_id = $1 AND client_run_id = $2`,
-      [userId, ref],
-    );
+    const [byClientId] = await read(`${SELECT_RUN} WHERE user_id = $1 AND client_run_id = $2`, [
+      userId,
+      ref,
+    ]);
     return byClientId ? toRun(byClientId) : null;
   }
 
