@@ -21,7 +21,7 @@ export interface ClaimedRun {
   // It was running already: picked up after an approval, a crash or a hand-back.
   resumed: boolean;
   // Where the execution starts: the run's checkpoint, else (a new run) the thread's conversation
-  // up to it, the newest `history` messages. Read in the claim's transaction.
+  // up to it, the newest `history` messages. Read right after the claim.
   checkpoint: object | null;
   history: Pick<Message, 'role' | 'content'>[];
 }
@@ -104,8 +104,16 @@ class FencedRunJournal implements RunJournal {
     this.carried.push(...events);
   }
 
+  // Carried text goes with the run's own next transaction only while the group commit is idle (one
+  // commit saved). A busy writer batches it with every other run's text at once, where the run's
+  // own transaction (its end, above all, when many runs end together) would make it wait.
+  private async sendCarriedIfBusy(): Promise<void> {
+    if (this.carried.length > 0 && this.s.group.busy()) await this.append();
+  }
+
   async save(checkpoint: object, version: number): Promise<void> {
     const { persistence } = this.s;
+    await this.sendCarriedIfBusy();
     await this.track(
       persistence.atomically(async (tx) => {
         const written = await this.writeCarried(tx);
@@ -117,6 +125,7 @@ class FencedRunJournal implements RunJournal {
 
   async commitCall(completed: EventInput, checkpoint: object, version: number): Promise<void> {
     const { persistence } = this.s;
+    await this.sendCarriedIfBusy();
     await this.track(
       persistence.atomically(async (tx) => {
         await this.writeUsage(tx);
@@ -185,6 +194,7 @@ class FencedRunJournal implements RunJournal {
   async pause(checkpoint: object, version: number, request: ApprovalRequest): Promise<void> {
     const { persistence, approvals } = this.s;
     const { userId, runId } = this.claim;
+    await this.sendCarriedIfBusy();
     await this.track(
       persistence.atomically(async (tx) => {
         const carried = await this.writeCarried(tx);
@@ -211,12 +221,14 @@ class FencedRunJournal implements RunJournal {
 
   async complete(answer: string): Promise<void> {
     const { persistence, threads } = this.s;
+    await this.sendCarriedIfBusy();
+    const carried = this.takeCarried();
     const written = await this.track(
       persistence.finish(
         this.claim,
         this.run,
         { from: ['running'], to: 'complete', result: answer },
-        [...this.takeCarried(), { type: 'agent_completed', data: { answer } }],
+        [...carried, { type: 'agent_completed', data: { answer } }],
         {
           before: (tx) => this.writeUsage(tx),
           also: async (tx) => {
@@ -234,12 +246,17 @@ class FencedRunJournal implements RunJournal {
           },
         },
       ),
-    );
+    ).catch((err: unknown) => {
+      // Not written: the text goes with whatever ends the run instead (fail()).
+      this.carried = [...carried, ...this.carried];
+      throw err;
+    });
     if (!written) throw new RunFencedError(this.run.id);
   }
 
   async fail(message: string, code: string): Promise<void> {
     const { persistence } = this.s;
+    await this.sendCarriedIfBusy();
     await this.track(
       persistence.finish(
         this.claim,

@@ -31,12 +31,13 @@ export class RunCheckpointStore {
     return rows.length > 0;
   }
 
-  // Read when an execution starts, in its claim's transaction (or alone): plain SQL.
-  async load<T extends object>(userId: string, runId: string, tx?: Tx): Promise<T | null> {
-    const text = 'SELECT state FROM run_state WHERE run_id = $1 AND user_id = $2';
-    const [row] = tx
-      ? await tx.rows<Pick<RunStateRow, 'state'>>(text, [runId, userId])
-      : await plainQuery<Pick<RunStateRow, 'state'>>(this.db, text, [runId, userId]);
+  // Read when an execution starts: plain SQL.
+  async load<T extends object>(userId: string, runId: string): Promise<T | null> {
+    const [row] = await plainQuery<Pick<RunStateRow, 'state'>>(
+      this.db,
+      'SELECT state FROM run_state WHERE run_id = $1 AND user_id = $2',
+      [runId, userId],
+    );
     return row ? (row.state as T) : null;
   }
 }

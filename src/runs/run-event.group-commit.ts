@@ -55,6 +55,15 @@ export class RunEventGroupCommit {
     });
   }
 
+  // Whether an append now would wait: a commit is in flight or one is due. A run's own next
+  // transaction carries its last streamed text only when the writer is idle (FencedRunJournal):
+  // when it is busy, the text goes in the commit it batches with every other run's, which is
+  // shorter than the run's own transaction and, when many runs end at once, not queued behind
+  // theirs.
+  busy(): boolean {
+    return this.committing || this.timer !== undefined || this.waiting.length > 0;
+  }
+
   private schedule(): void {
     if (this.committing || this.timer || this.waiting.length === 0) return;
     const wait = this.lastStart + this.floorMs - performance.now();

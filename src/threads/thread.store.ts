@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { DomainError } from '../common/domain.error';
 import { isUuid } from '../common/ids';
+import { plainQuery } from '../database/plain-query';
 import { Tx } from '../database/transaction';
 import { Message, MessageRole } from './message.entity';
 import { Thread } from './thread.entity';
@@ -206,13 +207,13 @@ export class ThreadStore {
   // its own question, the newest `limit`, in conversation order (each question, then its answer).
   // A run queued behind others does not see the questions sent after it, and sees the answers of
   // the runs before it, which were written after its own question.
-  // Read in the run's claim, in plain SQL (every run starts with it).
+  // Plain SQL: every new run starts with it.
   async conversationFor(
     run: { userId: string; threadId: string; id: string },
     limit: number,
-    tx: Tx,
   ): Promise<Message[]> {
-    const newest = await tx.rows<MessageRow>(
+    const newest = await plainQuery<MessageRow>(
+      this.db,
       `SELECT m.id, m.user_id, m.thread_id, m.role, m.content, m.run_id, m.created_at
        FROM messages m
        JOIN runs r ON r.id = m.run_id

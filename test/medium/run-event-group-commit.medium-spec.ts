@@ -157,6 +157,18 @@ describe('group commit of run events (SQL)', () => {
     for (const { run } of runs) expect(await eventsOf(run)).toHaveLength(2);
   });
 
+  it('says it is busy while a commit is in flight or due, and idle once it is done', async () => {
+    const [a, b] = await Promise.all([claimed(), claimed()]);
+    expect(group.busy()).toBe(false);
+    const first = group.append({ claim: a.claim, events: [chunk('a')] });
+    expect(group.busy()).toBe(true); // in flight
+    const second = group.append({ claim: b.claim, events: [chunk('b')] });
+    await first;
+    expect(group.busy()).toBe(true); // the second is due
+    await second;
+    expect(group.busy()).toBe(false);
+  });
+
   it("writes a run's several waiting appends as one entry, each append getting its own events", async () => {
     const { run, claim } = await claimed();
     const warm = await claimed();

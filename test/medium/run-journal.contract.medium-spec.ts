@@ -166,9 +166,13 @@ describe.each([
     const ended = new Promise<void>((resolve) => journal.watch(resolve));
     await world.cancel(run);
     await ended;
+    await journal.addUsage('m', { input: 5, output: 5 });
     await expect(journal.append(thinking)).rejects.toBeInstanceOf(RunFencedError);
+    await journal.addUsage('m', { input: 5, output: 5 });
     await expect(journal.complete('late')).rejects.toBeInstanceOf(RunFencedError);
     expect(await types(run)).toEqual(['agent_started', 'agent_cancelled']);
+    // A refused end records none of its tokens: the run's totals stay what its end event says.
+    expect(await world.usage(run)).toEqual({});
   });
 
   it('keeps a call and its checkpoint together, and the last event', async () => {
@@ -208,7 +212,7 @@ describe.each([
     expect(resumed.resumed).toBe(true);
     expect(await resumed.journal.decision('key-1')).toEqual({ status: 'approved', message: null });
     expect(await resumed.journal.checkpoint()).toEqual({ paused: true });
-    // The claim hands the execution its checkpoint, read in the claim's transaction.
+    // The claim hands the execution its checkpoint.
     expect(resumed.checkpoint).toEqual({ paused: true });
     expect(resumed.history).toEqual([]);
   });
