@@ -71,8 +71,8 @@ function setup(options: { turns?: Turn[]; agents?: AgentOptions[]; run?: Partial
   const events = () =>
     runs.eventsOf(run.id).map(({ type, agent_name, data }) => ({ type, agent_name, data }));
   // The checkpoint as stored, as the next execution loads it.
-  const stored = async () => {
-    const checkpoint = await journal.checkpoint<RunCheckpoint>();
+  const stored = (): RunCheckpoint => {
+    const checkpoint = runs.checkpointOf(run.id) as RunCheckpoint | null;
     if (!checkpoint) throw new Error('no checkpoint stored');
     return checkpoint;
   };
@@ -587,7 +587,7 @@ describe('AgentLoop', () => {
 
       expect(echo).toHaveBeenCalledTimes(1);
       expect(send).not.toHaveBeenCalled();
-      const checkpoint = await stored();
+      const checkpoint = stored();
       expect(checkpoint.frames).toHaveLength(1);
       expect(checkpoint.frames[0].queue).toEqual([
         { id: 's', name: 'send', arguments: { to: 'bob' }, key: expect.stringMatching(UUID) },
@@ -631,7 +631,7 @@ describe('AgentLoop', () => {
         turns: [[toolCall('s', 'send', { to: 'bob' })]],
       });
       await expect(loop(checkpointOf()).answer()).rejects.toBeInstanceOf(RunPaused);
-      const checkpoint = await stored();
+      const checkpoint = stored();
       const key = checkpoint.frames[0].queue[0].key;
       await answer(key, 'approved');
       model.script([text('Sent.')]);
@@ -672,7 +672,7 @@ describe('AgentLoop', () => {
         turns: [[toolCall('s', 'send', { to: 'bob' })]],
       });
       await expect(loop(checkpointOf()).answer()).rejects.toBeInstanceOf(RunPaused);
-      const checkpoint = await stored();
+      const checkpoint = stored();
       runs.reopen(run.id);
 
       await expect(loop(checkpoint).answer()).rejects.toBeInstanceOf(RunPaused);
@@ -687,7 +687,7 @@ describe('AgentLoop', () => {
         turns: [[toolCall('s', 'send', { to: 'bob' })]],
       });
       await expect(loop(checkpointOf()).answer()).rejects.toBeInstanceOf(RunPaused);
-      const checkpoint = await stored();
+      const checkpoint = stored();
       await answer(checkpoint.frames[0].queue[0].key, 'rejected', 'not to bob');
       model.script([text('I did not send it.')]);
 
@@ -914,7 +914,7 @@ describe('AgentLoop', () => {
 
       await expect(loop(checkpointOf()).answer()).rejects.toBeInstanceOf(RunPaused);
 
-      const checkpoint = await stored();
+      const checkpoint = stored();
       expect(checkpoint.frames.map((f) => f.agent)).toEqual(['supervisor', 'mailer']);
       expect(checkpoint.frames[0].queue.map((c) => c.name)).toEqual(['delegate']);
       expect(checkpoint.frames[1].queue.map((c) => c.name)).toEqual(['send']);

@@ -104,17 +104,20 @@ class FencedRunJournal implements RunJournal {
     this.carried.push(...events);
   }
 
-  // Carried text goes with the run's own next transaction only while the group commit is idle (one
-  // commit saved). A busy writer batches it with every other run's text at once, where the run's
-  // own transaction (its end, above all, when many runs end together) would make it wait.
-  private async sendCarriedIfBusy(): Promise<void> {
+  // A transaction of the run's own (a checkpoint, a call, a pause, the end). Carried text goes in
+  // it only while the group commit is idle (one commit saved); a busy writer batches it at once with
+  // every other run's text, where the run's own transaction (its end, above all, when many runs end
+  // together) would make it wait.
+  private async own<T extends RunEvent[] | RunEvent | null | void>(
+    write: () => Promise<T>,
+  ): Promise<T> {
     if (this.carried.length > 0 && this.s.group.busy()) await this.append();
+    return this.track(write());
   }
 
   async save(checkpoint: object, version: number): Promise<void> {
     const { persistence } = this.s;
-    await this.sendCarriedIfBusy();
-    await this.track(
+    await this.own(() =>
       persistence.atomically(async (tx) => {
         const written = await this.writeCarried(tx);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
@@ -125,8 +128,7 @@ class FencedRunJournal implements RunJournal {
 
   async commitCall(completed: EventInput, checkpoint: object, version: number): Promise<void> {
     const { persistence } = this.s;
-    await this.sendCarriedIfBusy();
-    await this.track(
+    await this.own(() =>
       persistence.atomically(async (tx) => {
         await this.writeUsage(tx);
         const written = await persistence.appendIn(tx, this.claim, [
@@ -154,7 +156,7 @@ class FencedRunJournal implements RunJournal {
     return carried.length > 0 ? this.s.persistence.appendIn(tx, this.claim, carried) : [];
   }
 
-  // Taken off the list when a write starts, so two writes in flight never both carry them.
+  // Taken off the list when a write starts, as the tokens are.
   private takeCarried(): EventInput[] {
     const carried = this.carried;
     this.carried = [];
@@ -194,8 +196,7 @@ class FencedRunJournal implements RunJournal {
   async pause(checkpoint: object, version: number, request: ApprovalRequest): Promise<void> {
     const { persistence, approvals } = this.s;
     const { userId, runId } = this.claim;
-    await this.sendCarriedIfBusy();
-    await this.track(
+    await this.own(() =>
       persistence.atomically(async (tx) => {
         const carried = await this.writeCarried(tx);
         await persistence.saveCheckpoint(tx, this.claim, checkpoint, version);
@@ -221,10 +222,10 @@ class FencedRunJournal implements RunJournal {
 
   async complete(answer: string): Promise<void> {
     const { persistence, threads } = this.s;
-    await this.sendCarriedIfBusy();
-    const carried = this.takeCarried();
-    const written = await this.track(
-      persistence.finish(
+    let carried: EventInput[] = [];
+    const written = await this.own(() => {
+      carried = this.takeCarried();
+      return persistence.finish(
         this.claim,
         this.run,
         { from: ['running'], to: 'complete', result: answer },
@@ -245,8 +246,8 @@ class FencedRunJournal implements RunJournal {
             await persistence.completeJob(tx, this.job);
           },
         },
-      ),
-    ).catch((err: unknown) => {
+      );
+    }).catch((err: unknown) => {
       // Not written: the text goes with whatever ends the run instead (fail()).
       this.carried = [...carried, ...this.carried];
       throw err;
@@ -256,8 +257,7 @@ class FencedRunJournal implements RunJournal {
 
   async fail(message: string, code: string): Promise<void> {
     const { persistence } = this.s;
-    await this.sendCarriedIfBusy();
-    await this.track(
+    await this.own(() =>
       persistence.finish(
         this.claim,
         this.run,
@@ -269,10 +269,6 @@ class FencedRunJournal implements RunJournal {
         },
       ),
     );
-  }
-
-  checkpoint<T extends object>(): Promise<T | null> {
-    return this.s.persistence.loadCheckpoint<T>(this.claim.userId, this.run.id);
   }
 
   lastEvent(except: readonly string[] = []): Promise<RunEvent | null> {

@@ -52,7 +52,6 @@ export interface RunJournal {
   // The final answer: status, event and the assistant's message, in one commit.
   complete(answer: string): Promise<void>;
   fail(message: string, code: string): Promise<void>;
-  checkpoint<T extends object>(): Promise<T | null>;
   // The run's latest event, or the latest of a type not in `except`.
   lastEvent(except?: readonly string[]): Promise<RunEvent | null>;
   // The run's events after `seq`, in order (at most 1,000).

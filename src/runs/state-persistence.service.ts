@@ -78,10 +78,6 @@ export class StatePersistenceService {
     }
   }
 
-  loadCheckpoint<T extends object>(userId: string, runId: string): Promise<T | null> {
-    return this.checkpoints.load<T>(userId, runId);
-  }
-
   // A model call's tokens, inside the caller's transaction; refused once the claim is stale.
   async addUsageIn(
     tx: Tx,
@@ -127,7 +123,7 @@ export class StatePersistenceService {
   private take(
     job: RunJob,
     started: (run: Run) => EventInput,
-  ): Promise<{ run: Run; claim: RunClaim; resumed: boolean } | null> {
+  ): Promise<Pick<ClaimedRunState, 'run' | 'claim' | 'resumed'> | null> {
     const { run_id: runId, user_id: userId } = job.data;
     return this.atomically(async (tx) => {
       const runnable = await this.runs.lockRunnable(tx, userId, runId);

@@ -1,5 +1,6 @@
 import { RunJournals } from '../../src/agents/fenced-run.journal';
 import { ApprovalStore } from '../../src/approvals/approval.store';
+import { RunCheckpointStore } from '../../src/runs/run-checkpoint.store';
 import { RunEvent } from '../../src/runs/run-event';
 import { EventInput } from '../../src/runs/run-event.log';
 import { Run } from '../../src/runs/run.entity';
@@ -18,6 +19,8 @@ interface World {
   job(run: Run): Promise<RunJob>;
   status(run: Run): Promise<string>;
   events(run: Run): Promise<RunEvent[]>;
+  // The run's stored checkpoint, as the next claim reads it.
+  checkpoint(run: Run): Promise<unknown>;
   // Tokens recorded for the run, by model.
   usage(run: Run): Promise<Record<string, { input_tokens: number; output_tokens: number }>>;
   cancel(run: Run): Promise<void>;
@@ -33,6 +36,7 @@ function fakeWorld(): Promise<World> {
     job: (run) => Promise.resolve(runs.job(run)),
     status: (run) => Promise.resolve(runs.row(run.id).status),
     events: (run) => Promise.resolve(runs.eventsOf(run.id)),
+    checkpoint: (run) => Promise.resolve(runs.checkpointOf(run.id)),
     usage: (run) => Promise.resolve(runs.usageOf(run.id)),
     cancel: (run) => Promise.resolve(void runs.cancel(run.id)),
     answer: (run, key, decision) => Promise.resolve(runs.answer(run.id, key, decision)),
@@ -49,6 +53,7 @@ async function realWorld(): Promise<World> {
     job: (run) => ctx.fetchedJob(run),
     status: async (run) => (await ctx.row(run.id)).status,
     events: (run) => ctx.persistence.listEvents(run.userId, run.id, 0, 1000),
+    checkpoint: (run) => ctx.app.get(RunCheckpointStore).load(run.userId, run.id),
     usage: async (run) => (await ctx.row(run.id)).usage,
     cancel: async (run) => {
       await ctx.persistence.cancel({ userId: run.userId, runId: run.id }, run, 'by user');
@@ -140,7 +145,7 @@ describe.each([
     ];
     for (const refused of refusals) await expect(refused).rejects.toBeInstanceOf(RunFencedError);
     expect(await types(run)).toEqual(['agent_started']);
-    expect(await older.checkpoint()).toBeNull();
+    expect(await world.checkpoint(run)).toBeNull();
     expect(await world.status(run)).toBe('running');
   });
 
@@ -180,7 +185,7 @@ describe.each([
     const { journal } = await claim(run);
     await journal.append(thinking, { type: 'tool_executing', data: { call_id: 'c' } });
     await journal.commitCall({ type: 'tool_completed', data: { call_id: 'c' } }, { frames: 1 }, 2);
-    expect(await journal.checkpoint()).toEqual({ frames: 1 });
+    expect(await world.checkpoint(run)).toEqual({ frames: 1 });
     expect(await journal.lastEvent()).toMatchObject({ type: 'tool_completed', seq: 4 });
     expect(await journal.lastEvent(['tool_completed'])).toMatchObject({
       type: 'tool_executing',
@@ -211,7 +216,6 @@ describe.each([
     const resumed = await claim(run);
     expect(resumed.resumed).toBe(true);
     expect(await resumed.journal.decision('key-1')).toEqual({ status: 'approved', message: null });
-    expect(await resumed.journal.checkpoint()).toEqual({ paused: true });
     // The claim hands the execution its checkpoint.
     expect(resumed.checkpoint).toEqual({ paused: true });
     expect(resumed.history).toEqual([]);
