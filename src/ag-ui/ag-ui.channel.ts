@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { contentToText } from '@ag-ui/core';
 import { RunAgentInputSchema } from '@ag-ui/core/schemas';
 import { concat, from, map, mergeMap, Observable, of, takeWhile } from 'rxjs';
@@ -40,7 +41,8 @@ function webhookOf(input: RunAgentInput): { webhook?: unknown } {
 // thread) and runId is the run's client id, so the same POST again (a reconnect, with
 // Last-Event-ID) finds the same run, and the run is the same one every other channel sees.
 // Everything goes through MessageHandlerService, as REST and the WebSocket do.
-@Injectable()
+// Per user (PER_USER), as the MessageHandlerService it calls.
+@Injectable(PER_USER)
 export class AgUiChannel {
   constructor(private readonly handler: MessageHandlerService) {}
 

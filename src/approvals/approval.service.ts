@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { DomainError } from '../common/domain.error';
 import { UserContext } from '../context/user-context';
 import { Tx } from '../database/transaction';
@@ -9,7 +10,7 @@ import { ApprovalStore } from './approval.store';
 import { ApprovalDecisionDto } from './dto/approval-decision.dto';
 
 // Human answers to tool calls that need approval, as the current user gives them.
-@Injectable()
+@Injectable(PER_USER)
 export class ApprovalService {
   constructor(
     private readonly ctx: UserContext,

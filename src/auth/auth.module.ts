@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { AuthenticateMiddleware } from './authenticate.middleware';
 import { Authenticator } from './authenticator';
 import { OriginPolicy } from './origins';
 import { StreamTicketStore } from './stream-ticket.store';
@@ -8,4 +9,11 @@ import { TokenService } from './token.service';
   providers: [TokenService, StreamTicketStore, Authenticator, OriginPolicy],
   exports: [TokenService, StreamTicketStore, Authenticator, OriginPolicy],
 })
-export class AuthModule {}
+export class AuthModule implements NestModule {
+  // Every route, those outside the global prefix (/ag-ui, /lg, /mcp) too.
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(AuthenticateMiddleware)
+      .forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}

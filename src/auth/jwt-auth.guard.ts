@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { Authenticator, Credentials } from './authenticator';
-import { UserContext } from '../context/user-context';
+import { DomainError } from '../common/domain.error';
+import { Authenticator } from './authenticator';
 import { addLogFields } from '../logging/log-context';
 import { IS_PUBLIC } from './public.decorator';
 
@@ -10,27 +10,26 @@ const ACCEPTS_TICKET = 'acceptsTicket';
 // Marks a route an EventSource opens: it may authenticate with `?ticket=` instead of a header.
 export const AcceptsTicket = () => SetMetadata(ACCEPTS_TICKET, true);
 
+// Lets a request reach its handler only as a verified user (AuthenticateMiddleware verified its
+// credentials before routing), except on public routes; a stream ticket counts only on the routes
+// that take one, and is used up there.
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
   constructor(
-    private readonly authenticator: Authenticator,
     private readonly reflector: Reflector,
-    private readonly context: UserContext,
+    private readonly authenticator: Authenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const accepts: Credentials[] = this.reflector.getAllAndOverride<boolean>(
-      ACCEPTS_TICKET,
-      targets,
-    )
-      ? ['header', 'ticket']
-      : ['header'];
     const req = context.switchToHttp().getRequest<Request>();
-    req.user = await this.authenticator.authenticate(req, accepts);
-    this.context.signIn(req.user);
+    if (req.authFailure) throw req.authFailure;
+    const byTicket = req.credential === 'ticket';
+    if (!req.user || (byTicket && !this.reflector.getAllAndOverride(ACCEPTS_TICKET, targets)))
+      throw new DomainError('unauthorized', 'A bearer token is required');
+    if (byTicket) await this.authenticator.redeemTicket(req, req.user);
     addLogFields({ user_id: req.user.id });
     return true;
   }

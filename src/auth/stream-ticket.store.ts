@@ -43,6 +43,17 @@ export class StreamTicketStore implements OnModuleInit, OnApplicationShutdown {
     return { ticket, expiresIn };
   }
 
+  // The user the ticket stands for, without using it up; null if unknown, used or expired.
+  async holder(ticket: string): Promise<AuthenticatedUser | null> {
+    if (!TICKET_SHAPE.test(ticket)) return null;
+    const [found] = await this.db.query<{ user_id: string; token_expires_at: Date }[]>(
+      `SELECT user_id, token_expires_at FROM stream_tickets
+       WHERE ticket_hash = $1 AND expires_at > now()`,
+      [hash(ticket)],
+    );
+    return found ? { id: found.user_id, expiresAt: found.token_expires_at.getTime() } : null;
+  }
+
   // Uses the ticket up: the user it stands for, once; null if unknown, used or expired.
   async redeem(ticket: string): Promise<AuthenticatedUser | null> {
     if (!TICKET_SHAPE.test(ticket)) return null;

@@ -238,6 +238,12 @@ export class EnvironmentVariables {
   @Min(1)
   MAX_SOCKETS_PER_USER = 5;
 
+  // Users whose subtree of request-scoped services an instance keeps (least recently used let go).
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  USER_CONTEXTS_MAX = 10_000;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)

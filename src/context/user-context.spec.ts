@@ -1,50 +1,65 @@
-import { UnauthorizedException } from '@nestjs/common';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { ClsModule } from 'nestjs-cls';
-import { setImmediate as turn } from 'node:timers/promises';
+import { PER_USER } from './per-user';
 import { UserContext } from './user-context';
+import { UserContextStrategy } from './user-context.strategy';
 
-describe('UserContext', () => {
-  let context: UserContext;
+// A shared service as the product's are: per user, reading the user from UserContext.
+@Injectable(PER_USER)
+class Greeter {
+  constructor(readonly ctx: UserContext) {}
+}
+
+describe('UserContextStrategy', () => {
+  let strategy: UserContextStrategy;
+  let moduleRef: ModuleRef;
+
   beforeEach(async () => {
-    const module = await Test.createTestingModule({
-      imports: [ClsModule.forRoot({})],
-      providers: [UserContext],
-    }).compile();
-    context = module.get(UserContext);
+    strategy = new UserContextStrategy(2);
+    ContextIdFactory.apply(strategy);
+    const module = await Test.createTestingModule({ providers: [UserContext, Greeter] }).compile();
+    moduleRef = module.get(ModuleRef);
   });
 
-  it('has no user outside a piece of work', () => {
-    expect(() => context.userId).toThrow(UnauthorizedException);
-    expect(context.requestId).toBe('');
-  });
+  // What the router and the gateway do for a request or frame of `user`.
+  const serve = (user?: string) => {
+    const contextId = ContextIdFactory.getByRequest(user ? { user: { id: user } } : {});
+    return moduleRef.resolve(Greeter, contextId, { strict: false });
+  };
 
-  it('keeps each piece of work to its own user across awaits, however they interleave', async () => {
-    const seen = await Promise.all(
-      ['alice', 'bob', 'carol'].map((id, i) =>
-        context.runAs({ id }, `req-${i}`, async () => {
-          const before = context.userId;
-          await turn();
-          await turn();
-          return [before, context.userId, context.requestId];
-        }),
-      ),
-    );
-    expect(seen).toEqual([
-      ['alice', 'alice', 'req-0'],
-      ['bob', 'bob', 'req-1'],
-      ['carol', 'carol', 'req-2'],
+  it("serves each user's requests with that user's one instance, and never another user's", async () => {
+    const served = await Promise.all(['alice', 'bob', 'alice', 'bob', 'alice'].map(serve));
+    expect(served.map((greeter) => greeter.ctx.userId)).toEqual([
+      'alice',
+      'bob',
+      'alice',
+      'bob',
+      'alice',
     ]);
+    expect(new Set(served).size).toBe(2);
+    expect(served[0]).toBe(served[2]);
+    expect(served[1]).toBe(served[3]);
+    expect(strategy.held).toBe(2);
   });
 
-  it('gives a nested piece of work its own user and restores the outer one after it', async () => {
-    await context.runAs({ id: 'alice' }, 'outer', async () => {
-      const inner = await context.runAs({ id: 'bob' }, 'inner', () =>
-        Promise.resolve(context.userId),
-      );
-      expect(inner).toBe('bob');
-      expect(context.userId).toBe('alice');
-      expect(context.requestId).toBe('outer');
-    });
+  it('lets the least recently used user go past the bound, and rebuilds its subtree on its next request', async () => {
+    const alice = await serve('alice');
+    await serve('bob');
+    expect(await serve('alice')).toBe(alice); // alice is now the most recent
+    const bob = await serve('bob');
+    await serve('carol'); // past the bound of 2: alice goes
+    expect(strategy.held).toBe(2);
+    expect(await serve('bob')).toBe(bob);
+    const again = await serve('alice');
+    expect(again).not.toBe(alice);
+    expect(again.ctx.userId).toBe('alice');
+  });
+
+  it('gives requests without a verified user one shared subtree that has no user', async () => {
+    const [first, second] = await Promise.all([serve(), serve()]);
+    expect(first).toBe(second);
+    expect(() => first.ctx.userId).toThrow(UnauthorizedException);
+    expect(strategy.held).toBe(0);
   });
 });

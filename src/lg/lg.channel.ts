@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { concat, defer, EMPTY, map, mergeMap, Observable, of, takeWhile } from 'rxjs';
 import { ApprovalView } from '../approvals/approval.views';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
@@ -43,7 +44,8 @@ export interface LgStream {
 // its id or by the client's own id for it (a thread_id the client chose); a run by its id. A tool
 // call waiting for approval is an interrupt; a Command resume on the thread answers it, and the
 // same run goes on (its run_id stays).
-@Injectable()
+// Per user (PER_USER), as the MessageHandlerService it calls.
+@Injectable(PER_USER)
 export class LgChannel {
   constructor(private readonly handler: MessageHandlerService) {}
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
@@ -33,7 +34,7 @@ import { RateLimitStorage } from '../limits/rate-limit.storage';
 import { DECISIONS } from '../approvals/dto/approval-decision.dto';
 import { toErrorPayload } from '../common/error-response';
 import { validatePayload } from '../common/validation';
-import { AuthenticatedUser, UserContext } from '../context/user-context';
+import { UserContext } from '../context/user-context';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { recordPush } from '../metrics/metrics';
 import { MAX_QUERY_LENGTH, StartAgentDto } from '../runs/dto/start-agent.dto';
@@ -59,7 +60,8 @@ interface CallExtra {
 // which this channel hands out at initialize and the client sends back, names its calls' runs
 // (`mcp:<session>:<request id>` as the run's client id), so a cancellation for a request id
 // finds the run from any instance.
-@Injectable()
+// Per user (PER_USER), as the MessageHandlerService it calls.
+@Injectable(PER_USER)
 export class McpChannel {
   constructor(
     private readonly handler: MessageHandlerService,
@@ -69,21 +71,19 @@ export class McpChannel {
   ) {}
 
   async serve(req: Request, res: Response): Promise<void> {
-    const user = this.ctx.user;
-    const requestId = this.ctx.requestId;
     const session = this.sessionOf(req, res);
     const subscriptions = new Set<Subscription>();
     // A replayed stream ends once the call's answer is sent: closing the transport ends it.
     const close = { transport: () => undefined as unknown };
     const store = new RunEventStore((cursor, send) =>
-      this.as(user, requestId, () => this.replay(cursor, send, subscriptions, close.transport)),
+      this.replay(cursor, send, subscriptions, close.transport),
     );
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       eventStore: store,
     });
     close.transport = () => transport.close();
-    const server = this.serverFor(user, requestId, session);
+    const server = this.serverFor(session);
     res.on('close', () => {
       for (const subscription of subscriptions) subscription.unsubscribe();
       void transport.close();
@@ -93,7 +93,7 @@ export class McpChannel {
     await transport.handleRequest(req, res, req.body);
   }
 
-  private serverFor(user: AuthenticatedUser, requestId: string, session: string): McpServer {
+  private serverFor(session: string): McpServer {
     const server = new McpServer(
       { name: 'netra-backend', version: '0.1.0' },
       { capabilities: { tools: {} } },
@@ -117,8 +117,7 @@ export class McpChannel {
               .describe("POSTed the run's final status when it ends, signed"),
           },
         },
-        (args, extra) =>
-          this.as(user, requestId, () => this.startCall(name, args, extra as never, session)),
+        (args, extra) => this.startCall(name, args, extra as never, session),
       );
     }
     server.registerTool(
@@ -132,8 +131,7 @@ export class McpChannel {
           message: z.string().max(2000).optional(),
         },
       },
-      (args, extra) =>
-        this.as(user, requestId, () => this.approveCall(args, extra as never, session)),
+      (args, extra) => this.approveCall(args, extra as never, session),
     );
     server.registerTool(
       'follow_run',
@@ -142,15 +140,14 @@ export class McpChannel {
           'Follow a run started anywhere (any channel) by its run_id or your client id for it: progress for its events, its answer as the result.',
         inputSchema: { run_id: z.string().min(1).max(200) },
       },
-      (args, extra) =>
-        this.as(user, requestId, async () => {
-          try {
-            const { runId, events } = await this.handler.followRun(args.run_id, 0);
-            return await this.answer(this.callOf(runId, extra), events, extra);
-          } catch (err) {
-            return errorResult(err);
-          }
-        }),
+      async (args, extra) => {
+        try {
+          const { runId, events } = await this.handler.followRun(args.run_id, 0);
+          return await this.answer(this.callOf(runId, extra), events, extra);
+        } catch (err) {
+          return errorResult(err);
+        }
+      },
     );
     server.registerTool(
       'cancel_run',
@@ -158,27 +155,24 @@ export class McpChannel {
         description: 'Cancel a run started anywhere, by its run_id or your client id for it.',
         inputSchema: { run_id: z.string().min(1).max(200) },
       },
-      (args) =>
-        this.as(user, requestId, async () => {
-          try {
-            const cancelled = await this.handler.handleStopAgent(args.run_id);
-            return {
-              content: [{ type: 'text' as const, text: cancelled.message }],
-              structuredContent: { ...cancelled },
-              isError: false,
-            };
-          } catch (err) {
-            return errorResult(err);
-          }
-        }),
+      async (args) => {
+        try {
+          const cancelled = await this.handler.handleStopAgent(args.run_id);
+          return {
+            content: [{ type: 'text' as const, text: cancelled.message }],
+            structuredContent: { ...cancelled },
+            isError: false,
+          };
+        } catch (err) {
+          return errorResult(err);
+        }
+      },
     );
     // A cancellation names the request: its run is the one under that client id, wherever it runs.
-    server.server.setNotificationHandler(CancelledNotificationSchema, (notification) =>
-      this.as(user, requestId, async () => {
-        const ref = clientRunId(session, notification.params.requestId ?? '');
-        await this.handler.handleStopAgent(ref).catch(() => undefined);
-      }),
-    );
+    server.server.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
+      const ref = clientRunId(session, notification.params.requestId ?? '');
+      await this.handler.handleStopAgent(ref).catch(() => undefined);
+    });
     return server;
   }
 
@@ -347,10 +341,6 @@ export class McpChannel {
     }
     const sent = req.headers[SESSION_HEADER];
     return typeof sent === 'string' && /^[A-Za-z0-9-]{1,64}$/.test(sent) ? sent : randomUUID();
-  }
-
-  private as<T>(user: AuthenticatedUser, requestId: string, work: () => Promise<T>): Promise<T> {
-    return this.ctx.runAs(user, requestId, work);
   }
 }
 

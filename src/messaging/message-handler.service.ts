@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { ConfigService } from '@nestjs/config';
 import { Observable } from 'rxjs';
 import { AgentRegistry } from '../agents/agent.registry';
@@ -48,7 +49,7 @@ export interface StartedAndFollowed {
 // table, AG-UI, ...) calls exactly these methods and nothing below them, so the channels behave the
 // same by construction. `key` is the request's
 // idempotency key (the Idempotency-Key header, or idempotency_key in a frame).
-@Injectable()
+@Injectable(PER_USER)
 export class MessageHandlerService {
   constructor(
     private readonly ctx: UserContext,
@@ -184,10 +185,11 @@ export class MessageHandlerService {
   }
 
   // A single-use ticket that stands for the caller's token in a URL (an EventSource, a WebSocket
-  // from a browser): `?ticket=` on the SSE routes and /ws.
-  async createStreamTicket(): Promise<StreamTicketView> {
+  // from a browser): `?ticket=` on the SSE routes and /ws. It expires no later than the token the
+  // request or socket was verified with (`tokenExpiresAt`, a value of the request, not the user).
+  async createStreamTicket(tokenExpiresAt: number | undefined): Promise<StreamTicketView> {
     const { ticket, expiresIn } = await this.tickets.issue(
-      this.ctx.user,
+      { id: this.ctx.userId, expiresAt: tokenExpiresAt },
       this.config.get('STREAM_TICKET_TTL_SECONDS', { infer: true }),
     );
     return { ticket, expires_in: expiresIn };

@@ -31,6 +31,20 @@ export const openStreams = new Gauge({
   registers: [registry],
 });
 
+// Per-user subtrees of the request-scoped services (UserContextStrategy): built, and held now.
+// Built grows with users first seen and users seen again after their subtree was let go.
+export const userContextsBuilt = new Counter({
+  name: 'netra_user_contexts_built_total',
+  help: "Per-user subtrees of the request-scoped services built (a user's first request, or the first after eviction)",
+  registers: [registry],
+});
+
+export const userContextsHeld = new Gauge({
+  name: 'netra_user_contexts',
+  help: 'Per-user subtrees of the request-scoped services this instance holds (at most USER_CONTEXTS_MAX)',
+  registers: [registry],
+});
+
 export const runsByStatus = new Gauge({
   name: 'netra_runs',
   help: 'Runs by status, all instances (read from the database at each scrape)',

@@ -1,4 +1,5 @@
-import { Controller, Post } from '@nestjs/common';
+import { Controller, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { StreamTicketView } from '../auth/stream-ticket.view';
 import { MessageHandlerService } from '../messaging/message-handler.service';
@@ -21,7 +22,7 @@ export class StreamTicketsController {
       'token never sits in a URL.',
   })
   @ApiCreatedResponse({ type: StreamTicketView })
-  create(): Promise<StreamTicketView> {
-    return this.handler.createStreamTicket();
+  create(@Req() req: Request): Promise<StreamTicketView> {
+    return this.handler.createStreamTicket(req.user?.expiresAt);
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { ConfigService } from '@nestjs/config';
 import { EnvironmentVariables } from '../config/env.validation';
 import { Observable } from 'rxjs';
@@ -43,7 +44,7 @@ const CLIENT_RUN_ID = 'runs_user_client_run_id_uq';
 
 // Runs as the current user sees them: create, read, follow, cancel. A run is named by the id the
 // server gave it or by the caller's own client id.
-@Injectable()
+@Injectable(PER_USER)
 export class AgentService {
   constructor(
     private readonly ctx: UserContext,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { Page, pageWindow, PaginationQueryDto } from '../common/pagination.dto';
 import { UserContext } from '../context/user-context';
 import { DomainError } from '../common/domain.error';
@@ -8,7 +9,7 @@ import { MessageView, ThreadView } from './thread.views';
 import { ThreadStore } from './thread.store';
 
 // Threads and their messages, as the current user sees them.
-@Injectable()
+@Injectable(PER_USER)
 export class ThreadService {
   constructor(
     private readonly ctx: UserContext,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { PER_USER } from '../context/per-user';
 import { ConfigService } from '@nestjs/config';
 import { DomainError } from '../common/domain.error';
 import { EnvironmentVariables } from '../config/env.validation';
@@ -23,7 +24,7 @@ const BUILT_IN_PRICES: [string, { input: number; output: number }][] = [
 
 // Token usage turned into money, for the user of the request: per run, per thread, per model and
 // in total, over a period of run start times.
-@Injectable()
+@Injectable(PER_USER)
 export class UsageService {
   private readonly prices: PriceTable;
 

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ModuleRef } from '@nestjs/core';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import {
   OnGatewayConnection,
   OnGatewayDisconnect,
@@ -13,10 +13,11 @@ import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
 import { validatePayload } from '../common/validation';
 import { EnvironmentVariables } from '../config/env.validation';
-import { UserContext } from '../context/user-context';
+import { VerifiedRequest } from '../context/user-context.strategy';
 import { rateLimited } from '../limits/rate-limit.guard';
 import { RateLimitStorage } from '../limits/rate-limit.storage';
 import { withLogContext } from '../logging/log-context';
+import { MessageHandlerService } from '../messaging/message-handler.service';
 import { WsConnections } from './ws-connections';
 import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
@@ -38,8 +39,9 @@ interface ClientFrame {
   request_id?: string | number;
 }
 
-// The WebSocket channel. Every frame runs as the socket's user in a context of its own
-// (UserContext.runAs) and calls the same singleton services an HTTP request calls. The handshake
+// The WebSocket channel. Every frame is served by the socket's user's instance of the shared
+// services, which Nest resolves through UserContextStrategy as it does for the user's HTTP
+// requests, and makes the same service call an HTTP request makes. The handshake
 // (origin, credentials, socket cap) was checked before the upgrade (WsHandshake); the frame size is
 // GatewayWsAdapter's.
 @WebSocketGateway({ path: WS_PATH })
@@ -57,7 +59,6 @@ export class AgentGateway
 
   constructor(
     private readonly moduleRef: ModuleRef,
-    private readonly context: UserContext,
     private readonly connections: WsConnections,
     private readonly limits: RateLimitStorage,
     private readonly config: ConfigService<EnvironmentVariables, true>,
@@ -181,6 +182,15 @@ export class AgentGateway
     );
   }
 
+  // The socket's user's MessageHandlerService: the durable request-scoped instance the user's HTTP
+  // requests get too (built on the user's first request or frame, or again after eviction).
+  private async servicesOf(session: WsSession): Promise<MessageHandlerService> {
+    const verified: VerifiedRequest = { user: session.user };
+    const contextId = ContextIdFactory.getByRequest(verified);
+    this.moduleRef.registerRequestByContextId(contextId.payload, contextId);
+    return this.moduleRef.resolve(MessageHandlerService, contextId, { strict: false });
+  }
+
   // The user's budget of `name` (the same counters as the REST rate limits), or the refusal.
   private async overBudget(
     session: WsSession,
@@ -220,12 +230,8 @@ export class AgentGateway
         ? await validatePayload(operation.dto, frame.payload)
         : noPayload(frame.payload);
       const started = Date.now();
-      const reply = await this.context.runAs(session.user, correlationId, () =>
-        operation.run(payload, {
-          session,
-          get: (token) => this.moduleRef.get(token, { strict: false }),
-        }),
-      );
+      const handler = await this.servicesOf(session);
+      const reply = await operation.run(payload, { session, handler });
       // What was asked and how it went; never a payload (an ack may carry a stream ticket).
       this.logger.verbose(
         `${type} from user ${session.user.id} (${correlationId}): ${reply.type} in ${Date.now() - started} ms`,
