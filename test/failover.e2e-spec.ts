@@ -79,7 +79,8 @@ describe('instances that die or leave', () => {
     const a = await start('A', { WORKER_CONCURRENCY: '20' });
     const ids = await startRuns(
       a,
-      Array.from({ length: 20 }, () => 'wait 4 seconds'),
+      // Longer than B takes to start on a busy machine (2-4 s), so A is killed mid-wait.
+      Array.from({ length: 20 }, () => 'wait 10 seconds'),
     );
     await executing(ids);
     const b = await start('B');
@@ -113,8 +114,9 @@ describe('instances that die or leave', () => {
     const fake = await startFakeOpenAi();
     try {
       const answer = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ') + '.';
-      // The answers stream for about 3 s on A; the ones B gives again stream at once.
-      fake.enqueue(...Array.from({ length: 20 }, () => textTurn(answer, { delayMs: 50 })));
+      // The answers stream for about 9 s on A (longer than B takes to start on a busy machine); the
+      // ones B gives again stream at once.
+      fake.enqueue(...Array.from({ length: 20 }, () => textTurn(answer, { delayMs: 150 })));
       const llm = { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: fake.baseURL, LLM_MODEL: 'f' };
       const a = await start('A', { ...llm, WORKER_CONCURRENCY: '20' });
       const ids = await startRuns(
@@ -170,7 +172,8 @@ describe('instances that die or leave', () => {
     );
     const long = await startRuns(
       a,
-      Array.from({ length: 5 }, () => 'wait 6 seconds'),
+      // Longer than B's start and A's grace together, so these are handed back.
+      Array.from({ length: 5 }, () => 'wait 12 seconds'),
     );
     await executing([...short, ...long]);
     const b = await start('B');
