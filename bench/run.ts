@@ -1,4 +1,4 @@
-// npm run bench [-- <figure> ...] [-- --rounds N --seconds S --clients C --sockets K --smoke --out DIR]
+// npm run bench [-- <figure> ...] [-- --rounds N --seconds S --clients C --sockets K --users U --smoke --out DIR]
 // Every figure against its baseline in the same run; results into docs/benchmarks.md and charts
 // beside it (see docs/benchmarks.md for what each figure measures).
 import { spawnSync } from 'node:child_process';
@@ -43,6 +43,7 @@ interface Options {
   seconds: number;
   clients: number;
   sockets: number;
+  users: number;
   smoke: boolean;
   out: string;
   adminUrl: string;
@@ -66,6 +67,7 @@ export function parseOptions(argv: string[]): Options {
     seconds: Number(flag('seconds', smoke ? '0.5' : '5')),
     clients: Number(flag('clients', smoke ? '2' : '16')),
     sockets: Number(flag('sockets', smoke ? '20' : '2000')),
+    users: Number(flag('users', smoke ? '5' : '1000')),
     smoke,
     out: flag('out', join(__dirname, '..', 'docs')),
     adminUrl:
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     clients: options.clients,
     adminUrl: options.adminUrl,
     sockets: options.sockets,
+    users: options.users,
     database: async (name) => {
       const db = `netra_bench_${name}_${process.pid}`;
       await admin.query(`DROP DATABASE IF EXISTS ${db}`);

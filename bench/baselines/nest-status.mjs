@@ -1,12 +1,13 @@
 // A bare Nest app serving GET /api/agent/{run_id}/status (Nest 11 on Express, pg, jose with a key
 // made once, a global guard that verifies the bearer token and puts the user on the request, a
-// service reading the run by id and owner, the product's JSON), in two variants (SCOPE):
-//   request    the route's services request-scoped as the product's are: a REQUEST-scoped
-//              UserContext reading the request, the five request-scoped services of the product's
-//              path that take it (MessageHandlerService, AgentService, ThreadService,
-//              ApprovalService, UsageService), and so a controller made per request, with the
-//              constructor parameters the product's classes have (singletons stand in for the
-//              ones the status route does not use);
+// service reading the run by id and owner, the product's JSON), in three variants (SCOPE):
+//   request    the route's services request-scoped: a REQUEST-scoped UserContext reading the
+//              request, the five request-scoped services of the product's path that take it
+//              (MessageHandlerService, AgentService, ThreadService, ApprovalService, UsageService),
+//              and so a controller made per request, with the constructor parameters the product's
+//              classes have (singletons stand in for the ones the status route does not use);
+//   durable    the same, durable: a ContextIdStrategy keyed by the user, verified by a middleware
+//              before routing, so Nest builds the subtree once per user (the product's shape);
 //   singleton  the same classes as singletons, the user read from an AsyncLocalStorage that a
 //              middleware opens per request.
 // Plain JavaScript, run by node as the other baselines are: Nest's decorators are applied by hand
@@ -19,12 +20,13 @@ import pg from 'pg';
 
 const { Controller, Get, Inject, Injectable, Module, NotFoundException, Param, Scope } = common;
 const { UnauthorizedException } = common;
-const { APP_GUARD, NestFactory, REQUEST } = core;
+const { APP_GUARD, ContextIdFactory, NestFactory, REQUEST } = core;
 
 const SCOPE = process.env.SCOPE;
-if (SCOPE !== 'request' && SCOPE !== 'singleton')
-  throw new Error('SCOPE must be request or singleton');
-const scoped = SCOPE === 'request' ? { scope: Scope.REQUEST } : undefined;
+if (!['request', 'durable', 'singleton'].includes(SCOPE))
+  throw new Error('SCOPE must be request, durable or singleton');
+const scoped =
+  SCOPE === 'singleton' ? undefined : { scope: Scope.REQUEST, durable: SCOPE === 'durable' };
 
 const key = new TextEncoder().encode(process.env.JWT_SECRET);
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
@@ -93,7 +95,7 @@ class UserContext {
   }
 }
 provider(UserContext, [Object], scoped);
-Inject(SCOPE === 'request' ? REQUEST : CARRIER)(UserContext, undefined, 0);
+Inject(SCOPE === 'singleton' ? CARRIER : REQUEST)(UserContext, undefined, 0);
 
 class AgentService {
   constructor(ctx, runs, _threads, _persistence, _stream, config) {
@@ -200,25 +202,50 @@ function route(cls, method, path) {
   );
 }
 
+async function verify(req) {
+  const header = req.headers.authorization;
+  if (!header?.startsWith('Bearer ')) throw new Error('no token');
+  const { payload } = await jwtVerify(header.slice(7), key, {
+    algorithms: ['HS256'],
+    requiredClaims: ['exp', 'sub'],
+  });
+  return { id: payload.sub, expiresAt: payload.exp * 1000 };
+}
+
 class AuthGuard {
   async canActivate(context) {
     // The readiness probe is public (the product marks it @Public()).
     if (context.getClass() === HealthController) return true;
     const req = context.switchToHttp().getRequest();
-    const header = req.headers.authorization;
+    // The durable variant verified the token before routing.
+    if (SCOPE === 'durable') {
+      if (!req.user) throw new UnauthorizedException('Not authenticated');
+      return true;
+    }
     try {
-      if (!header?.startsWith('Bearer ')) throw new Error('no token');
-      const { payload } = await jwtVerify(header.slice(7), key, {
-        algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub'],
-      });
-      req.user = { id: payload.sub, expiresAt: payload.exp * 1000 };
+      req.user = await verify(req);
     } catch {
       throw new UnauthorizedException('Not authenticated');
     }
     return true;
   }
 }
+
+// The durable variant's strategy: one subtree per user, its REQUEST the payload { user }.
+class PerUserStrategy {
+  users = new Map();
+  anonymous = ContextIdFactory.create();
+  attach(contextId, request) {
+    const id = request.user?.id;
+    let durable = id ? this.users.get(id) : this.anonymous;
+    if (!durable) this.users.set(id, (durable = ContextIdFactory.create()));
+    return {
+      resolve: (info) => (info.isTreeDurable ? durable : contextId),
+      payload: { user: request.user },
+    };
+  }
+}
+if (SCOPE === 'durable') ContextIdFactory.apply(new PerUserStrategy());
 provider(AuthGuard);
 
 class AppModule {}
@@ -276,5 +303,12 @@ function statusView(run) {
 const app = await NestFactory.create(AppModule, { logger: false });
 // Only the singleton variant needs the request in an AsyncLocalStorage: its price is part of it.
 if (SCOPE === 'singleton') app.use((req, _res, next) => requests.run(req, next));
+if (SCOPE === 'durable')
+  app.use((req, _res, next) =>
+    verify(req).then(
+      (user) => ((req.user = user), next()),
+      () => next(),
+    ),
+  );
 app.setGlobalPrefix('api', { exclude: ['health/live'] });
 await app.listen(Number(process.env.PORT), '127.0.0.1');

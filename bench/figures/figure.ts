@@ -11,6 +11,8 @@ export interface BenchContext {
   adminUrl: string;
   // Connections at once of the fan-out, subscribe and memory figures (2,000; a few in a smoke run).
   sockets: number;
+  // Users whose requests take turns in the scope figure (1,000; a few in a smoke run).
+  users: number;
   // A fresh, empty database (its URL), dropped after the run.
   database(name: string): Promise<string>;
   port(): Promise<number>;

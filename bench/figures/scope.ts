@@ -6,20 +6,29 @@ import { alternation, median, summarise } from '../lib/stats';
 import { ROOT, statusRoute } from '../lib/status-route';
 import { BenchContext, FigureResult } from './figure';
 
-// The product, and the bare Nest app of bench/baselines/nest-status.mjs in its two variants.
-const SIDES = ['product', 'request', 'singleton'] as const;
-type Side = (typeof SIDES)[number];
+// The product, the same product built with singletons when given, and the bare Nest app of
+// bench/baselines/nest-status.mjs in its three variants.
+const BARE = ['request', 'durable', 'singleton'] as const;
+type Side = 'product' | 'singletons' | (typeof BARE)[number];
 
-// Request scope: the status route vs the same route on singletons, in server CPU per request.
-// (a) bare Nest request-scoped / bare Nest singletons: what the mechanism costs by itself;
-// (b) the product / bare Nest singletons: what the product pays over a lean Nest app that has no
-// request-scoped graph. The target is for the product once its per-request graph is small; (a)
-// shows how much of (b) request scope alone explains.
+// The product built with singletons (the user in an AsyncLocalStorage instead of request-scoped
+// services), e.g. a build of fae5f69, the commit before the services became request-scoped:
+// BENCH_SINGLETON_PRODUCT=<checkout>/dist/src/main.js. Without it, the product is compared with
+// the bare Nest app on singletons only.
+const SINGLETON_PRODUCT = process.env.BENCH_SINGLETON_PRODUCT;
+
+// Request scope: the status route, ctx.users users taking turns (each user's subtree is built
+// once, then reused), in server CPU per request.
+// (a) bare Nest request-scoped and durable-per-user vs bare Nest singletons: what the mechanism
+//     costs by itself, built per request and built per user;
+// (b) the product (durable request-scoped services) vs the same product on singletons: what request
+//     scope costs the product (the target);
+// (c) the product vs bare Nest singletons: what the product pays over a lean Nest app.
 export async function scopeFigure(ctx: BenchContext): Promise<FigureResult> {
-  const route = await statusRoute(await ctx.database('scope'), await ctx.port());
+  const route = await statusRoute(await ctx.database('scope'), await ctx.port(), ctx.users);
   const servers: Partial<Record<Side, Server>> = { product: route.product };
   try {
-    for (const scope of ['request', 'singleton'] as const) {
+    for (const scope of BARE) {
       servers[scope] = await startServer(
         `nest-${scope}`,
         await ctx.port(),
@@ -27,44 +36,50 @@ export async function scopeFigure(ctx: BenchContext): Promise<FigureResult> {
         { ...route.env, SCOPE: scope },
       );
     }
+    if (SINGLETON_PRODUCT) {
+      servers.singletons = await startServer(
+        'product-singletons',
+        await ctx.port(),
+        [SINGLETON_PRODUCT],
+        route.env,
+      );
+    }
+    const sides = Object.keys(servers) as Side[];
     const target = (side: Side) => route.target(servers[side]!);
-    for (const side of SIDES) await closedLoop(target(side), ctx.clients, ctx.warmupSeconds);
+    for (const side of sides) await closedLoop(target(side), ctx.clients, ctx.warmupSeconds);
 
-    const closed: Record<Side, Sample[]> = { product: [], request: [], singleton: [] };
-    for (const order of alternation(ctx.rounds, SIDES)) {
+    const closed: Partial<Record<Side, Sample[]>> = {};
+    for (const order of alternation(ctx.rounds, sides)) {
       for (const side of order) {
-        closed[side].push(
+        (closed[side] ??= []).push(
           await measure(servers[side]!.pid, target(side), ctx.clients, ctx.seconds),
         );
       }
     }
     const cpu = (side: Side) =>
-      `${median(closed[side].map((s) => s.cpuPerRequestUs)).toFixed(0)} us`;
-    const ratio = (side: Side) =>
-      summarise(
-        closed[side].map((s, i) => s.cpuPerRequestUs / closed.singleton[i].cpuPerRequestUs),
-      );
+      `${median(closed[side]!.map((s) => s.cpuPerRequestUs)).toFixed(0)} us`;
+    const ratio = (side: Side, base: Side) =>
+      summarise(closed[side]!.map((s, i) => s.cpuPerRequestUs / closed[base]![i].cpuPerRequestUs));
+    const row = (figure: string, side: Side, base: Side, target = '') => ({
+      figure: `${figure} (${ctx.users} users)`,
+      product: cpu(side),
+      baseline: cpu(base),
+      ratio: ratio(side, base),
+      target,
+    });
     return {
       name: 'scope',
       title: 'Request scope: the status route vs the same route on singletons',
-      columns: ['measured', 'baseline (bare Nest, singletons)'],
+      columns: ['measured', 'baseline (singletons)'],
       rows: [
-        {
-          figure: 'server CPU per request, bare Nest request-scoped (the mechanism)',
-          product: cpu('request'),
-          baseline: cpu('singleton'),
-          ratio: ratio('request'),
-          target: '<= 1.15x',
-        },
-        {
-          figure: 'server CPU per request, the product',
-          product: cpu('product'),
-          baseline: cpu('singleton'),
-          ratio: ratio('product'),
-          target: '<= 1.15x',
-        },
+        row('bare Nest, request-scoped, built per request', 'request', 'singleton'),
+        row('bare Nest, request-scoped, durable per user', 'durable', 'singleton'),
+        ...(SINGLETON_PRODUCT
+          ? [row('the product vs the product on singletons', 'product', 'singletons', '<= 1.15x')]
+          : []),
+        row('the product vs bare Nest on singletons', 'product', 'singleton'),
       ],
-      errors: SIDES.reduce((n, side) => n + closed[side].reduce((m, s) => m + s.errors, 0), 0),
+      errors: sides.reduce((n, side) => n + closed[side]!.reduce((m, s) => m + s.errors, 0), 0),
     };
   } finally {
     for (const server of Object.values(servers)) await server.stop();

@@ -9,22 +9,35 @@ export interface LoadResult {
   latencies: number[];
 }
 
-export interface Target {
-  port: number;
+export interface Request {
   path: string;
   headers: Record<string, string>;
 }
 
+export interface Target extends Request {
+  port: number;
+  // Many users: requests take these in turn instead of `path` and `headers`.
+  each?: readonly Request[];
+}
+
+// Where each target's next request is in `each`.
+const turns = new WeakMap<Target, number>();
+
+function nextRequest(target: Target): Request {
+  if (!target.each?.length) return target;
+  const turn = turns.get(target) ?? 0;
+  turns.set(target, turn + 1);
+  return target.each[turn % target.each.length];
+}
+
 // One GET over a kept-alive connection; resolves with its status once the body is read.
 function get(agent: Agent, target: Target): Promise<number> {
+  const { path, headers } = nextRequest(target);
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: target.port, path: target.path, headers: target.headers, agent },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
+    const req = request({ host: '127.0.0.1', port: target.port, path, headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
     req.on('error', reject);
     req.end();
   });

@@ -14,21 +14,36 @@ export interface StatusRoute {
   target(server: Server): Target;
 }
 
-// Starts the product on `database` and makes the run; the caller stops `product`.
-export async function statusRoute(database: string, port: number): Promise<StatusRoute> {
+// Users making runs at once while the route is set up.
+const SETUP_CONCURRENCY = 25;
+
+// Starts the product on `database` and makes one run for each of `users` users (bench, or
+// bench-0..n-1), whose requests then take turns; the caller stops `product`.
+export async function statusRoute(database: string, port: number, users = 1): Promise<StatusRoute> {
   const env = productEnv(database);
   const product = await startServer('product', port, [PRODUCT_MAIN], env);
   try {
-    const token = await signToken('bench');
-    const runId = await finishedRun(product.port, token);
+    const names = users === 1 ? ['bench'] : Array.from({ length: users }, (_, i) => `bench-${i}`);
+    const each: { path: string; headers: Record<string, string> }[] = [];
+    for (let i = 0; i < names.length; i += SETUP_CONCURRENCY) {
+      const batch = names.slice(i, i + SETUP_CONCURRENCY);
+      each.push(
+        ...(await Promise.all(
+          batch.map(async (name) => {
+            const token = await signToken(name);
+            const runId = await finishedRun(product.port, token);
+            return {
+              path: `/api/agent/${runId}/status`,
+              headers: { authorization: `Bearer ${token}` },
+            };
+          }),
+        )),
+      );
+    }
     return {
       product,
       env,
-      target: (server) => ({
-        port: server.port,
-        path: `/api/agent/${runId}/status`,
-        headers: { authorization: `Bearer ${token}` },
-      }),
+      target: (server) => ({ port: server.port, ...each[0], each }),
     };
   } catch (err) {
     await product.stop();
