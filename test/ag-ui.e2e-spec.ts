@@ -8,6 +8,16 @@ import { startTestApp, TestApp } from './support/test-app';
 // An AG-UI event as the tests look at it.
 type AgUiEvent = { type: string } & Record<string, any>;
 
+// A frame's SSE id `<seq>.<n>` as [seq, n]; a bare seq (RUN_STARTED's 0) is after all of seq's.
+const idOrder = (id: string): [number, number] => {
+  const [seq, n] = id.split('.');
+  return [Number(seq), n === undefined ? Infinity : Number(n)];
+};
+const isBefore = (a: string, b: string): boolean => {
+  const [[seqA, nA], [seqB, nB]] = [idOrder(a), idOrder(b)];
+  return seqA < seqB || (seqA === seqB && nA < nB);
+};
+
 // The AG-UI channel driven by AG-UI's own client (@ag-ui/client's HttpAgent, whose event
 // verification rejects any malformed stream), against the real app.
 describe('AG-UI channel (/ag-ui)', () => {
@@ -169,7 +179,7 @@ describe('AG-UI channel (/ag-ui)', () => {
     });
   });
 
-  it('resumes a dropped stream with Last-Event-ID, and the rest is a valid AG-UI stream', async () => {
+  it('resumes a dropped stream with Last-Event-ID: both parts make one valid AG-UI stream', async () => {
     const body = {
       threadId: randomUUID(),
       runId: randomUUID(),
@@ -181,19 +191,99 @@ describe('AG-UI channel (/ag-ui)', () => {
       onEvent: (e) => e.type === 'TOOL_CALL_START',
     });
     expect(first.dropped).toBe(true);
+    // Dropped after TOOL_CALL_START, in the middle of its run event's frames: the others come next.
     const lastId = first.ids.at(-1)!;
-    expect(Number(lastId)).toBeGreaterThan(0);
+    expect(lastId).toMatch(/^[1-9]\d*\.\d+$/);
 
     const rest2 = await readAgUi(url, body, { token, lastEventId: lastId });
-    expect(rest2.ids.slice(1).every((id) => Number(id) > Number(lastId))).toBe(true);
-    await expect(verify(rest2.events)).resolves.toBe(rest2.events.length);
+    expect(rest2.events[0]).toMatchObject({ type: 'TOOL_CALL_ARGS' });
+    expect(rest2.ids.every((id) => isBefore(lastId, id))).toBe(true);
+    const both = [...first.events, ...rest2.events];
+    await expect(verify(both)).resolves.toBe(both.length);
     expect(rest2.events.at(-1)).toMatchObject({
       type: 'RUN_FINISHED',
       result: expect.stringContaining('16'),
     });
     // Nothing from before the drop came again: the wait call was started once.
-    const starts = [...first.events, ...rest2.events].filter((e) => e.type === 'TOOL_CALL_START');
+    const starts = both.filter((e) => e.type === 'TOOL_CALL_START');
     expect(starts.map((e) => e.toolCallName)).toEqual(['wait', 'calculator']);
+  });
+
+  describe('resuming after any frame', () => {
+    const url = () => `${app.http}/ag-ui/supervisor`;
+
+    // Reads a whole stream, then resumes it after each of its frames: every frame has its own id,
+    // the ids increase, and each resume sends exactly the frames that followed (the same events,
+    // timestamps and all, translated again from the database), then a 204 after the last one.
+    async function expectEveryCutResumes(body: object) {
+      const whole = await readAgUi(url(), body, { token });
+      expect(whole.dropped).toBe(false);
+      expect(whole.ids[0]).toBe('0');
+      expect(whole.ids.slice(1).every((id) => /^[1-9]\d*\.\d+$/.test(id))).toBe(true);
+      expect(new Set(whole.ids).size).toBe(whole.ids.length);
+      expect(whole.ids.slice(1).every((id, i) => isBefore(whole.ids[i], id))).toBe(true);
+      await expect(verify(whole.events)).resolves.toBe(whole.events.length);
+
+      for (const [i, id] of whole.ids.entries()) {
+        const resumed = await readAgUi(url(), body, { token, lastEventId: id });
+        const last = i === whole.ids.length - 1;
+        expect({ after: id, events: resumed.events, ids: resumed.ids }).toEqual({
+          after: id,
+          events: whole.events.slice(i + 1),
+          ids: whole.ids.slice(i + 1),
+        });
+        expect({ after: id, noContent: resumed.noContent }).toEqual({ after: id, noContent: last });
+      }
+      return whole;
+    }
+
+    // Where a frame came from: the run event (seq) of its id.
+    const seqOf = (read: { ids: string[] }, i: number) => idOrder(read.ids[i])[0];
+
+    it('a run whose messages and step span several run events', async () => {
+      const whole = await expectEveryCutResumes({
+        threadId: randomUUID(),
+        runId: randomUUID(),
+        messages: [
+          { id: 'm1', role: 'user', content: 'ask the researcher to find notes about pg-boss' },
+        ],
+      });
+      const types = whole.events.map((e) => e.type);
+      // What makes a resume from the middle hard was there: run events of several frames, and a
+      // message and a step opened by one run event and closed by a later one.
+      expect(whole.ids.some((id, i) => i > 1 && seqOf(whole, i - 1) === idOrder(id)[0])).toBe(true);
+      for (const [open, close] of [
+        ['TEXT_MESSAGE_START', 'TEXT_MESSAGE_END'],
+        ['STEP_STARTED', 'STEP_FINISHED'],
+      ]) {
+        expect(seqOf(whole, types.indexOf(close))).toBeGreaterThan(
+          seqOf(whole, types.indexOf(open)),
+        );
+      }
+    });
+
+    it('a run that stops at an approval, and the stream that answers it', async () => {
+      const threadId = randomUUID();
+      const asked = await expectEveryCutResumes({
+        threadId,
+        runId: randomUUID(),
+        messages: [{ id: 'm1', role: 'user', content: 'notify me that the build is done' }],
+      });
+      const finished = asked.events.at(-1) as never as {
+        outcome: { type: string; interrupts: { id: string }[] };
+      };
+      expect(finished.outcome.type).toBe('interrupt');
+
+      // Its frames follow the approval's run event; RUN_STARTED's 0 still comes first.
+      const answered = await expectEveryCutResumes({
+        threadId,
+        runId: randomUUID(),
+        messages: [],
+        resume: [{ interruptId: finished.outcome.interrupts[0].id, status: 'resolved' }],
+      });
+      expect(seqOf(answered, 1)).toBeGreaterThan(seqOf(asked, asked.ids.length - 1));
+      expect(answered.events.at(-1)).toMatchObject({ outcome: { type: 'success' } });
+    });
   });
 
   it('cancels a run by its runId; the stream ends with outcome cancelled', async () => {
@@ -289,6 +379,16 @@ describe('AG-UI channel (/ag-ui)', () => {
 
       const anonymous = await post(valid(), { authorization: '' });
       expect(anonymous.status).toBe(401);
+    });
+
+    it('refuses a malformed Last-Event-ID with 400 naming it, and starts nothing', async () => {
+      const input = valid();
+      const res = await post(input, { 'last-event-id': '3.x' });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).errors).toEqual([
+        expect.objectContaining({ field: 'Last-Event-ID' }),
+      ]);
+      expect((await rest.get(`/api/agent/${input.runId}/status`)).status).toBe(404);
     });
 
     it("does not reach another user's thread or interrupt", async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PER_USER } from '../context/per-user';
 import { contentToText } from '@ag-ui/core';
 import { RunAgentInputSchema } from '@ag-ui/core/schemas';
-import { concat, from, map, mergeMap, Observable, of, takeWhile } from 'rxjs';
+import { concat, EMPTY, lastValueFrom, map, Observable, of, takeWhile, toArray } from 'rxjs';
 import { ApprovalDecisionDto } from '../approvals/dto/approval-decision.dto';
 import { DomainError } from '../common/domain.error';
 import { screenLooseJson, validatePayload } from '../common/validation';
@@ -10,17 +10,10 @@ import { MessageHandlerService } from '../messaging/message-handler.service';
 import { recordPush } from '../metrics/metrics';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
 import { RunEvent } from '../runs/run-event';
-import { AgUiEvent, AgUiTranslator } from './ag-ui.translator';
+import { AgUiFrame, AgUiTranslator, framesOf, ResumePoint, STARTED_ID } from './ag-ui.translator';
 
 type RunAgentInput = ReturnType<typeof RunAgentInputSchema.parse>;
 type ResumeEntry = NonNullable<RunAgentInput['resume']>[number];
-
-// What the stream sends: AG-UI events, with the seq of the run event they came from (the SSE id
-// a reconnect resumes after); none on RUN_STARTED, which every stream opens with.
-export interface AgUiFrame {
-  seq?: number;
-  events: AgUiEvent[];
-}
 
 // Our field names in errors from the shared layer, as RunAgentInput calls them.
 const INPUT_FIELDS: Record<string, string> = {
@@ -46,20 +39,28 @@ function webhookOf(input: RunAgentInput): { webhook?: unknown } {
 export class AgUiChannel {
   constructor(private readonly handler: MessageHandlerService) {}
 
-  async run(agent: string, body: unknown, after: number): Promise<Observable<AgUiFrame>> {
+  // The stream's frames, in batches written at once (those of one run event); a reconnect's
+  // (`after`: its Last-Event-ID) goes on after the frame it names. Null: nothing is left after it.
+  async run(
+    agent: string,
+    body: unknown,
+    after?: ResumePoint,
+  ): Promise<Observable<AgUiFrame[]> | null> {
     const input = parseInput(body);
+    // From the stream's start, a reconnect's too (see resumed).
     const followed = input.resume?.length
-      ? await this.resume(input, after)
-      : await this.start(agent, input, after);
+      ? await this.resume(input)
+      : await this.start(agent, input);
     const translator = new AgUiTranslator(
       { threadId: input.threadId, runId: input.runId, agent },
       await this.handler.getAnsweredApprovals(followed.runId),
     );
-    const opened: AgUiFrame = { events: [translator.started()] };
-    return concat(of(opened), this.frames(followed, translator, after));
+    if (after) return this.resumed(followed, translator, after);
+    const opened = [{ id: STARTED_ID, event: translator.started() }];
+    return concat(of(opened), this.frames(followed.events, translator));
   }
 
-  private async start(agent: string, input: RunAgentInput, after: number) {
+  private async start(agent: string, input: RunAgentInput) {
     const dto = await renamed(() =>
       validatePayload(StartAgentDto, {
         query: lastUserText(input),
@@ -70,7 +71,7 @@ export class AgUiChannel {
       }),
     );
     const { started, events } = await renamed(() =>
-      this.handler.startAndFollow(dto, undefined, after, true),
+      this.handler.startAndFollow(dto, undefined, 0, true),
     );
     return { runId: started.run_id, events };
   }
@@ -78,7 +79,7 @@ export class AgUiChannel {
   // Each resume entry answers one approval (resolved: approve, unless the payload says reject;
   // cancelled: reject); the stream follows the run on from the first one. A reconnect repeats the
   // same answers, which the idempotency keys turn into replays.
-  private async resume(input: RunAgentInput, after: number) {
+  private async resume(input: RunAgentInput) {
     const [head, ...rest] = input.resume!;
     const key = (interruptId: string) => `ag-ui:${input.runId}:${interruptId}`;
     const answers = await Promise.all([head, ...rest].map((entry, i) => decisionOf(entry, i)));
@@ -86,7 +87,6 @@ export class AgUiChannel {
       head.interruptId,
       answers[0],
       key(head.interruptId),
-      after,
     );
     // The others wait on the same run (its tool calls of one turn).
     for (const [i, entry] of rest.entries()) {
@@ -100,24 +100,57 @@ export class AgUiChannel {
     return { runId, events };
   }
 
-  private frames(
+  // A reconnect goes on with exactly the frames a continuous stream would have sent after the
+  // one it names. What they are depends on what the translator held there (a message or a step
+  // open, the calls shown), so the stream's events are translated again from its start and their
+  // frames up to the resume point left out. Those events are stored (the client saw their
+  // frames), so whether anything is left is known before the response starts.
+  private async resumed(
     followed: { runId: string; events: Observable<RunEvent> | null },
     translator: AgUiTranslator,
-    after: number,
-  ): Observable<AgUiFrame> {
-    // Nothing after the resume point: the run has ended and the client saw it all but the end;
-    // the stream repeats the end (its last event) so it closes as a finished AG-UI run.
-    const events =
-      followed.events ??
-      from(this.handler.getRunEvents(followed.runId, Math.max(0, after - 1), 1)).pipe(
-        mergeMap((page) => page),
-      );
-    return events.pipe(
+    after: ResumePoint,
+  ): Promise<Observable<AgUiFrame[]> | null> {
+    if (!followed.events) return null;
+    // RUN_STARTED's id: all the stream but RUN_STARTED.
+    if (after.seq < 1) return this.frames(followed.events, translator);
+    // Up to the resume point's event (or the first after it, if the stream has none of that seq).
+    const replayed = await lastValueFrom(
+      followed.events.pipe(
+        takeWhile((event) => event.seq < after.seq, true),
+        toArray(),
+      ),
+    );
+    const head: AgUiFrame[] = [];
+    let final = false;
+    for (const event of replayed) {
+      const translated = translator.translate(event);
+      const frames = framesOf(translated, after);
+      if (frames.length > 0) recordPush('ag-ui', event);
+      head.push(...frames);
+      final = translated.final;
+      if (final) break;
+    }
+    // The rest of the run, read on from where the replay stopped.
+    const last = replayed.at(-1)?.seq;
+    const rest =
+      final || last === undefined
+        ? null
+        : (await this.handler.followRun(followed.runId, last)).events;
+    if (!rest) return head.length > 0 ? of(head) : null;
+    return concat(of(head), this.frames(rest, translator));
+  }
+
+  private frames(
+    events: Observable<RunEvent> | null,
+    translator: AgUiTranslator,
+  ): Observable<AgUiFrame[]> {
+    return (events ?? EMPTY).pipe(
       map((event) => {
         recordPush('ag-ui', event);
         return translator.translate(event);
       }),
       takeWhile((translated) => !translated.final, true),
+      map((translated) => framesOf(translated)),
     );
   }
 }

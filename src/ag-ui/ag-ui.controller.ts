@@ -2,6 +2,8 @@ import { Body, Controller, Headers, HttpCode, Param, Post, Req, Res } from '@nes
 import {
   ApiBearerAuth,
   ApiBody,
+  ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -12,9 +14,10 @@ import { StartsRun } from '../limits/rate-limit.guard';
 import { MessageHandlerService } from '../messaging/message-handler.service';
 import { ApiErrors } from '../rest/api-errors.decorator';
 import { CancelResultView } from '../runs/run.views';
-import { resumePoint, SseWriter } from '../sse/sse.writer';
-import { AgUiChannel, AgUiFrame } from './ag-ui.channel';
+import { SseWriter } from '../sse/sse.writer';
+import { AgUiChannel } from './ag-ui.channel';
 import { RUN_AGENT_INPUT_SCHEMA } from './ag-ui.openapi';
+import { AgUiFrame, parseLastEventId } from './ag-ui.translator';
 
 const AGENT = { name: 'agent', description: 'A registered agent, for example `supervisor`' };
 
@@ -35,16 +38,23 @@ export class AgUiController {
     summary: 'Run an agent over AG-UI (HTTP + SSE binding)',
     description:
       "The body is AG-UI's RunAgentInput (https://docs.ag-ui.com); the answer is a stream of " +
-      'AG-UI events, each frame `id: <seq>` so a reconnect with Last-Event-ID (and the same ' +
-      'body) resumes the run. A tool call waiting for approval ends the stream with ' +
-      'RUN_FINISHED outcome `interrupt`; answer with `resume` on the next RunAgentInput.',
+      'AG-UI events, each frame with its own `id: <seq>.<n>` (the n-th AG-UI event of run event ' +
+      '`seq`; RUN_STARTED is `0`), so a reconnect with Last-Event-ID (and the same body) goes on ' +
+      'with exactly the frames after that one. A tool call waiting for approval ends the stream ' +
+      'with RUN_FINISHED outcome `interrupt`; answer with `resume` on the next RunAgentInput.',
   })
   @ApiParam(AGENT)
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this frame (`<seq>.<n>`), or after all of run event `<seq>`',
+  })
   @ApiBody({ schema: RUN_AGENT_INPUT_SCHEMA })
   @ApiOkResponse({
     description: 'AG-UI events as Server-Sent Events',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
+  @ApiNoContentResponse({ description: 'The stream had ended: nothing is after Last-Event-ID' })
   @ApiErrors(404, 409, 413)
   async run(
     @Param('agent') agent: string,
@@ -53,8 +63,14 @@ export class AgUiController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
+    const after = parseLastEventId(lastEventId);
     this.sse.admit(req, res);
-    const frames = await this.channel.run(agent, body, resumePoint(undefined, lastEventId));
+    const frames = await this.channel.run(agent, body, after);
+    // 204 tells an EventSource to stop reconnecting, which a closed 200 stream would not.
+    if (!frames) {
+      res.status(204).end();
+      return;
+    }
     this.sse.stream(frames, req, res, { frame: sseFrames, error: runError });
   }
 
@@ -74,13 +90,14 @@ export class AgUiController {
   }
 }
 
-// All the events one run event became, written at once and under its seq.
-function sseFrames({ seq, events }: AgUiFrame): string {
-  const id = seq === undefined ? '' : `id: ${seq}\n`;
-  return events.map((event) => `${id}data: ${JSON.stringify(event)}\n\n`).join('');
+// All the frames one run event became, written at once.
+function sseFrames(frames: AgUiFrame[]): string {
+  return frames.map(({ id, event }) => `id: ${id}\ndata: ${JSON.stringify(event)}\n\n`).join('');
 }
 
-// A stream that cannot go on (the database went away) ends as a failed AG-UI run.
+// A stream that cannot go on (the database went away) ends as a failed AG-UI run. No id: it is
+// not one of the run's frames (a replay would not make it), so a reconnect after it resumes
+// after the last frame that was.
 function runError(payload: { code?: string; message?: string }): string {
   const event = { type: 'RUN_ERROR', message: payload.message, code: payload.code };
   return `data: ${JSON.stringify(event)}\n\n`;

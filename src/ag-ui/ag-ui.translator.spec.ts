@@ -1,8 +1,16 @@
 import { EventType } from '@ag-ui/core';
 import { RunEvent, RunEventType } from '../runs/run-event';
-import { AgUiTranslator } from './ag-ui.translator';
+import { DomainError } from '../common/domain.error';
+import {
+  AgUiTranslator,
+  framesOf,
+  parseLastEventId,
+  ResumePoint,
+  STARTED_ID,
+} from './ag-ui.translator';
 
 const RUN = '00000000-0000-4000-8000-000000000001';
+const AT = Date.parse('2026-12-02T00:00:00.000Z');
 let seq = 0;
 const event = (
   type: RunEventType,
@@ -81,19 +89,24 @@ describe('AgUiTranslator', () => {
     ]);
     const id = `${RUN}-call_1_1`;
     expect(out[0].events).toEqual([
-      { type: EventType.TOOL_CALL_START, timestamp: 1, toolCallId: id, toolCallName: 'calculator' },
+      {
+        type: EventType.TOOL_CALL_START,
+        timestamp: AT,
+        toolCallId: id,
+        toolCallName: 'calculator',
+      },
       {
         type: EventType.TOOL_CALL_ARGS,
-        timestamp: 1,
+        timestamp: AT,
         toolCallId: id,
         delta: '{"expression":"2 + 2"}',
       },
-      { type: EventType.TOOL_CALL_END, timestamp: 1, toolCallId: id },
+      { type: EventType.TOOL_CALL_END, timestamp: AT, toolCallId: id },
     ]);
     expect(out[1].events).toEqual([
       {
         type: EventType.TOOL_CALL_RESULT,
-        timestamp: 1,
+        timestamp: AT,
         messageId: `${id}-result`,
         toolCallId: id,
         role: 'tool',
@@ -232,5 +245,119 @@ describe('AgUiTranslator', () => {
       .filter((e) => e.type === EventType.TEXT_MESSAGE_CONTENT)
       .map((e) => (e as unknown as { delta: string }).delta);
     expect(deltas.join('')).toBe('The answer.');
+  });
+
+  it('stamps each AG-UI event with the time of its run event, so a replay makes the same events', () => {
+    const events = [
+      event('agent_response_chunk', { text: 'Done', step: 1 }),
+      { ...event('agent_completed', { answer: 'Done' }), timestamp: '2026-12-02T00:00:01.500Z' },
+    ];
+    const ids = { threadId: 't1', runId: 'r1', agent: 'supervisor' };
+    const live = translateAll(events, new AgUiTranslator(ids, new Set(), () => 1));
+    const replayed = translateAll(events, new AgUiTranslator(ids, new Set(), () => 2));
+    expect(replayed).toEqual(live);
+    expect(live.flatMap((t) => t.events.map((e) => e.timestamp))).toEqual([
+      AT,
+      AT,
+      AT + 1500,
+      AT + 1500,
+    ]);
+    // RUN_STARTED is sent by a new stream only, never replayed: it is stamped when it is sent.
+    expect(newTranslator().started()).toEqual({
+      type: EventType.RUN_STARTED,
+      timestamp: 1,
+      threadId: 't1',
+      runId: 'r1',
+    });
+  });
+
+  describe('frame ids', () => {
+    const order = (id: string) => parseLastEventId(id)!;
+
+    it('are <seq>.<n> for the n-th AG-UI event of run event seq, after RUN_STARTED 0', () => {
+      const out = translateAll([
+        event('agent_started'),
+        event('agent_response_chunk', { text: 'Done', step: 1 }),
+        event('agent_completed', { answer: 'Done' }),
+      ]);
+      const frames = out.flatMap((t) => framesOf(t));
+      expect(frames.map((f) => f.id)).toEqual(['2.0', '2.1', '3.0', '3.1']);
+      expect(frames.map((f) => f.event)).toEqual(out.flatMap((t) => t.events));
+      // Increasing by seq, then n.
+      const points = [STARTED_ID, ...frames.map((f) => f.id)].map(order);
+      for (const [i, point] of points.slice(1).entries()) {
+        const before = points[i];
+        expect(point.seq > before.seq || (point.seq === before.seq && point.n! > before.n!)).toBe(
+          true,
+        );
+      }
+    });
+
+    it('leave out the frames at or before a resume point', () => {
+      const [tools] = translateAll([
+        event('tool_executing', { tool: 'calculator', call_id: 'call_1_1', arguments: {} }),
+      ]);
+      const ids = (after?: ResumePoint) => framesOf(tools, after).map((f) => f.id);
+      expect(ids()).toEqual(['1.0', '1.1', '1.2']);
+      expect(ids({ seq: 1, n: 0 })).toEqual(['1.1', '1.2']);
+      expect(ids({ seq: 1, n: 2 })).toEqual([]);
+      // A bare seq: after all of its frames.
+      expect(ids({ seq: 1 })).toEqual([]);
+      expect(ids({ seq: 0 })).toEqual(['1.0', '1.1', '1.2']);
+      expect(ids({ seq: 0, n: 7 })).toEqual(['1.0', '1.1', '1.2']);
+      expect(ids({ seq: 2, n: 0 })).toEqual([]);
+    });
+
+    it('come back from a Last-Event-ID: <seq>.<n>, a bare seq, or none', () => {
+      expect(parseLastEventId(undefined)).toBeUndefined();
+      expect(parseLastEventId('')).toBeUndefined();
+      expect(parseLastEventId('12.3')).toEqual({ seq: 12, n: 3 });
+      expect(parseLastEventId(' 7 ')).toEqual({ seq: 7 });
+      expect(parseLastEventId(STARTED_ID)).toEqual({ seq: 0 });
+      for (const bad of ['abc', '1.', '.1', '1.2.3', '-1', '1e3', '1234567890', '1.1234567']) {
+        let thrown: unknown;
+        try {
+          parseLastEventId(bad);
+        } catch (err) {
+          thrown = err;
+        }
+        expect(thrown).toBeInstanceOf(DomainError);
+        expect(thrown).toMatchObject({
+          code: 'validation_failed',
+          details: { errors: [{ field: 'Last-Event-ID' }] },
+        });
+      }
+    });
+  });
+
+  it('resumed after any frame, a replay from the start goes on with exactly the frames that followed it', () => {
+    // Reasoning, text open across events, a sub-agent's step, a tool call: what a resume from the
+    // middle must have rebuilt, not opened again.
+    const events = [
+      event('agent_started'),
+      event('agent_thinking', { text: 'hmm', step: 1 }),
+      event('agent_response_chunk', { text: 'Let me', step: 1 }),
+      event('agent_response_chunk', { text: ' ask.', step: 1 }),
+      event('tool_executing', { tool: 'delegate', call_id: 'call_1_1', arguments: {} }),
+      event('agent_response_chunk', { text: 'found', step: 1 }, 'researcher'),
+      event('agent_response_chunk', { text: ' it', step: 1 }, 'researcher'),
+      event('tool_completed', {
+        tool: 'delegate',
+        call_id: 'call_1_1',
+        result: 'found it',
+        is_error: false,
+      }),
+      event('agent_response_chunk', { text: 'Done', step: 2 }),
+      event('agent_completed', { answer: 'Done' }),
+    ];
+    const stream = translateAll(events).flatMap((t) => framesOf(t));
+    // After RUN_STARTED (0), then after each frame.
+    const cuts = [STARTED_ID, ...stream.map((f) => f.id)];
+    for (const [i, cut] of cuts.entries()) {
+      const translator = newTranslator();
+      const after = parseLastEventId(cut);
+      const resumed = events.flatMap((e) => framesOf(translator.translate(e), after));
+      expect(resumed).toEqual(stream.slice(i));
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { EventType } from '@ag-ui/core';
+import { DomainError } from '../common/domain.error';
 import { RunEvent } from '../runs/run-event';
 
 // One AG-UI event as it goes on the wire (the protocol's BaseEvent: a `type` and its fields).
@@ -15,11 +16,61 @@ export interface Translated {
   final: boolean;
 }
 
+// One SSE frame of an AG-UI stream: an AG-UI event and its id.
+export interface AgUiFrame {
+  id: string;
+  event: AgUiEvent;
+}
+
+// Where a reconnect resumes (its Last-Event-ID): after frame `<seq>.<n>`, the n-th AG-UI event
+// run event `seq` became, or after all of seq's frames (a bare `<seq>`).
+export interface ResumePoint {
+  seq: number;
+  n?: number;
+}
+
+// RUN_STARTED's id. RUN_STARTED comes before any run event's frames and seqs start at 1, so `0`:
+// a bare seq (after all of seq 0's frames, of which there are none) that sorts before every
+// `<seq>.<n>`, and from which a resume sends the stream's frames from its start, all but
+// RUN_STARTED. A stream that answers an approval starts after the approval's event: from 0 it
+// resumes there too.
+export const STARTED_ID = '0';
+
+// The frames one translated run event makes, `<seq>.<n>` in order, those at or before `after`
+// (a reconnect's resume point) left out. Ids are distinct and increase (by seq, then n: compared
+// as numbers they would not, 3.10 < 3.9), and the same after a replay: translation is deterministic.
+export function framesOf({ seq, events }: Translated, after?: ResumePoint): AgUiFrame[] {
+  const frames = events.map((event, n) => ({ id: `${seq}.${n}`, event }));
+  if (!after || seq > after.seq) return frames;
+  if (seq < after.seq || after.n === undefined) return [];
+  return frames.slice(after.n + 1);
+}
+
+// A Last-Event-ID: a frame's `<seq>.<n>`, or a bare `<seq>` (RUN_STARTED's, and the ids of this
+// channel before frames had their own). None: a new stream.
+export function parseLastEventId(value: string | undefined): ResumePoint | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const match = /^(\d{1,9})(?:\.(\d{1,6}))?$/.exec(value.trim());
+  if (!match) {
+    throw DomainError.validation([
+      {
+        field: 'Last-Event-ID',
+        messages: ['Last-Event-ID must be a frame id (<seq>.<n>) or a seq'],
+      },
+    ]);
+  }
+  const seq = Number(match[1]);
+  return match[2] === undefined ? { seq } : { seq, n: Number(match[2]) };
+}
+
 // Turns one run's events into AG-UI events for one stream. AG-UI wants explicit START/END pairs
 // around streamed text, reasoning and sub-agent steps, where our log has a flat sequence of
-// deltas: the translator keeps what is open and closes it when the sequence moves on. It starts
-// empty on a resumed stream too: a message still open at the resume point is opened again under
-// the same id, so the client's verifier sees a well-formed stream either way.
+// deltas: the translator keeps what is open and closes it when the sequence moves on. What it
+// makes of an event depends only on the stream's events up to it (each AG-UI event takes its run
+// event's time), so a reconnect translates the stream again from its start and holds what a
+// continuous stream's translator held: nothing is opened twice, and the n-th frame of a seq is
+// the same frame. (Only an approval answered in between changes what its event becomes: the
+// stream then goes on past it, as the run did.)
 export class AgUiTranslator {
   // The id of the text and of the reasoning message open now.
   private text: string | null = null;
@@ -30,6 +81,9 @@ export class AgUiTranslator {
   // Tool calls already shown to the client: at approval_required, or an earlier stream's
   // approval (a call that needed one was shown before it was answered).
   private readonly announced = new Set<string>();
+  // When the run event being translated happened: the time of every AG-UI event it becomes, so a
+  // replay makes the same events.
+  private at = 0;
 
   // `answered`: the run's approvals decided before the stream opened. Replaying the log past one
   // of them, the stream goes on (the run did), where a pending one ends it as an interrupt.
@@ -39,15 +93,17 @@ export class AgUiTranslator {
     private readonly now: () => number = Date.now,
   ) {}
 
+  // Sent once, by a new stream (never replayed): it takes the time it is sent.
   started(input?: object): AgUiEvent {
-    return this.event(EventType.RUN_STARTED, {
-      threadId: this.ids.threadId,
-      runId: this.ids.runId,
-      ...(input ? { input } : {}),
-    });
+    return this.event(
+      EventType.RUN_STARTED,
+      { threadId: this.ids.threadId, runId: this.ids.runId, ...(input ? { input } : {}) },
+      this.now(),
+    );
   }
 
   translate(event: RunEvent): Translated {
+    this.at = Date.parse(event.timestamp);
     const out: AgUiEvent[] = [];
     let final = false;
     const data = event.data;
@@ -267,8 +323,8 @@ export class AgUiTranslator {
     return this.event(EventType.CUSTOM, { name, value });
   }
 
-  private event(type: EventType, fields: Record<string, unknown>): AgUiEvent {
-    return { type, timestamp: this.now(), ...fields };
+  private event(type: EventType, fields: Record<string, unknown>, timestamp = this.at): AgUiEvent {
+    return { type, timestamp, ...fields };
   }
 }
 

@@ -2,15 +2,17 @@ import { EventSource } from 'eventsource';
 
 export interface AgUiRead {
   events: { type: string; [field: string]: unknown }[];
-  // The SSE id of each event (its run event's seq; '' before any).
+  // The SSE id of each event: `<seq>.<n>`, the n-th AG-UI event of run event seq (RUN_STARTED: 0).
   ids: string[];
   dropped: boolean;
+  // A 204: the stream had ended, nothing was after Last-Event-ID.
+  noContent: boolean;
 }
 
 const ENDS = ['RUN_FINISHED', 'RUN_ERROR'];
 
 // Reads an AG-UI stream with the `eventsource` package (a real SSE client, posting the
-// RunAgentInput): to the run's end, or until onEvent asks to drop the connection.
+// RunAgentInput): to the run's end, or until onEvent asks to drop the connection, or to a 204.
 export function readAgUi(
   url: string,
   body: unknown,
@@ -21,7 +23,7 @@ export function readAgUi(
   },
 ): Promise<AgUiRead> {
   return new Promise((resolve, reject) => {
-    const read: AgUiRead = { events: [], ids: [], dropped: false };
+    const read: AgUiRead = { events: [], ids: [], dropped: false, noContent: false };
     const source = new EventSource(url, {
       fetch: (input, init) =>
         fetch(input, {
@@ -53,6 +55,7 @@ export function readAgUi(
     };
     source.onerror = (err) => {
       source.close();
+      if (err.code === 204) return resolve({ ...read, noContent: true });
       reject(new Error(`AG-UI stream failed: ${err.message ?? err.code ?? 'closed'}`));
     };
   });
