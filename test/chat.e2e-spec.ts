@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, Locator, Page } from 'playwright-core';
@@ -364,19 +365,64 @@ describe('the browser chat', () => {
     await page.close();
   }, 60_000);
 
-  it('gives no development token where a JWT_SECRET is configured, and keeps the route out of the docs', async () => {
-    const configured = await Instance.start('configured', databaseUrl);
-    try {
-      const res = await fetch(`${configured.http}/api/dev-token`, { method: 'POST' });
-      expect(res.status).toBe(404);
-      const page = await fetch(`${configured.http}/`);
-      expect(page.status).toBe(200);
-      expect(await page.text()).toContain('Use development token');
-    } finally {
-      await configured.stop();
+  // What the sign-in form shows on load, and every request the page made that failed.
+  const signInForm = async (origin: string) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const failed: string[] = [];
+    page.on('response', (res) => {
+      if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
+    });
+    await page.goto(origin);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const button = page.getByRole('button', { name: 'Use development token' });
+    const shown = await button.isVisible();
+    await context.close();
+    return { shown, failed };
+  };
+
+  // The page a server serves, as a client that names the server `host` sees it.
+  const pageAs = (host: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${app.http}/`, { headers: { host } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('shows no development token button where its route does not exist: a configured JWT_SECRET, production', async () => {
+    for (const [name, env] of [
+      ['configured', {}],
+      // As production runs it (a JWT_SECRET is required there).
+      ['production', { NODE_ENV: 'production' }],
+    ] as const) {
+      const server = await Instance.start(name, databaseUrl, env);
+      try {
+        expect((await fetch(`${server.http}/api/dev-token`, { method: 'POST' })).status).toBe(404);
+        // Not shown, and nothing was asked of the route to find that out.
+        expect(await signInForm(server.http)).toEqual({ shown: false, failed: [] });
+      } finally {
+        await server.stop();
+      }
     }
+  }, 60_000);
+
+  it('shows the button on a development server, to the machine it runs on, without a failing request', async () => {
+    expect(await signInForm(proxy.origin)).toEqual({ shown: true, failed: [] });
+    expect(await pageAs('localhost:3000')).toContain(
+      'name="netra-development-tokens" content="on"',
+    );
+    // Under another name (a site rebinding its name to 127.0.0.1) the route answers 404: no offer.
+    expect(await pageAs('evil.example')).toContain('name="netra-development-tokens" content="off"');
+  });
+
+  it('keeps the development token route out of the docs', async () => {
     const docs = (await (await fetch(`${app.http}/docs-json`)).json()) as { paths: object };
     expect(Object.keys(docs.paths)).not.toContain('/api/dev-token');
     expect((await fetch(`${app.http}/api/dev-token`, { method: 'POST' })).status).toBe(201);
-  }, 60_000);
+  });
 });

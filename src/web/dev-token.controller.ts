@@ -27,16 +27,19 @@ export class DevTokenController {
   @Post()
   @HttpCode(201)
   async create(@Req() req: Request): Promise<DevTokenView> {
-    // A development server listens on every interface: hand tokens only to the machine it runs on,
-    // not to whoever shares its network (they can still paste the printed token).
-    // And only to a page the browser loaded from this machine by its local name: a site that
-    // rebinds its own name to 127.0.0.1 arrives with that name in Host.
-    if (!isLoopback(req.socket.remoteAddress) || !isLocalHost(req.headers.host)) {
-      throw new NotFoundException();
-    }
+    if (!servesDevelopmentTokenTo(req)) throw new NotFoundException();
     const token = await this.tokens.sign(DEV_USER, DEV_TOKEN_SECONDS);
     return { token, user_id: DEV_USER, expires_in: DEV_TOKEN_SECONDS };
   }
+}
+
+// A development server listens on every interface: it hands tokens only to the machine it runs
+// on, not to whoever shares its network (they can still paste the printed token). And only to a
+// page the browser loaded from this machine by its local name: a site that rebinds its own name to
+// 127.0.0.1 arrives with that name in Host. The chat page shows its button by the same rule
+// (WebModule), so the button is there exactly where the route answers.
+export function servesDevelopmentTokenTo(req: Request): boolean {
+  return isLoopback(req.socket.remoteAddress) && isLocalHost(req.headers.host);
 }
 
 export function isLoopback(address: string | undefined): boolean {

@@ -3,7 +3,14 @@ import { ChatPane } from './chat';
 import { Connection, ConnectionState } from './connection';
 import { byId, errorText } from './dom';
 import { RunFeeds } from './run-feeds';
-import { developmentToken, forgetToken, storedToken, storeToken, userOf } from './session';
+import {
+  developmentToken,
+  developmentTokensOffered,
+  forgetToken,
+  storedToken,
+  storeToken,
+  userOf,
+} from './session';
 import { threadInHash, ThreadList } from './thread-list';
 
 // Why the last session ended, shown on the sign-in form after the reload that ends it.
@@ -36,6 +43,8 @@ function showSignIn(): void {
     error.textContent = '';
     signIn(input.value.trim()).catch((err: unknown) => (error.textContent = errorText(err)));
   });
+  if (!developmentTokensOffered()) return;
+  byId('dev-token-offer').hidden = false;
   devButton.addEventListener('click', () => {
     error.textContent = '';
     devButton.disabled = true;

@@ -29,6 +29,14 @@ export function userOf(token: string): string | null {
   }
 }
 
+// Whether this server hands this page a development token: the server says so in the page it
+// serves (src/web/web.module.ts), so finding out costs no request, and a server without the route
+// (production, a configured JWT_SECRET, another machine) never shows the button.
+export function developmentTokensOffered(): boolean {
+  const meta = document.querySelector<HTMLMetaElement>('meta[name="netra-development-tokens"]');
+  return meta?.content === 'on';
+}
+
 // A development server (one signing with its own generated secret) hands out a token for dev-user;
 // any other answers 404.
 export async function developmentToken(): Promise<string> {
