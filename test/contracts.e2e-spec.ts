@@ -15,12 +15,75 @@ const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
 
 type Spec = {
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, Record<string, unknown>> };
+  components: { schemas: Record<string, Schema> };
 };
 type Operation = {
   responses: Record<string, { content?: Record<string, { example?: { statusCode?: number } }> }>;
-  requestBody?: unknown;
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  parameters?: { name: string; in: string; required?: boolean; schema?: Schema }[];
 };
+type Schema = {
+  $ref?: string;
+  type?: string;
+  format?: string;
+  enum?: unknown[];
+  example?: unknown;
+  minimum?: number;
+  minItems?: number;
+  required?: string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  allOf?: Schema[];
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+};
+
+// The smallest value of `schema` a client would write: an object with its required properties
+// only (each the smallest of its own), an array empty, a scalar its example or its first enum
+// value. What a body of "just the required fields" is, for any request body of the document.
+function requiredOnly(schema: Schema, schemas: Record<string, Schema>): unknown {
+  if (schema.$ref) return requiredOnly(schemas[schema.$ref.split('/').pop()!], schemas);
+  if (schema.allOf) {
+    return Object.assign({}, ...schema.allOf.map((s) => requiredOnly(s, schemas))) as unknown;
+  }
+  const choice = schema.oneOf ?? schema.anyOf;
+  if (choice) return requiredOnly(choice[0], schemas);
+  if (schema.enum) return schema.enum[0];
+  if (schema.type === 'object' || schema.properties) {
+    return Object.fromEntries(
+      (schema.required ?? []).map((name) => [
+        name,
+        requiredOnly(schema.properties?.[name] ?? {}, schemas),
+      ]),
+    );
+  }
+  if (schema.type === 'array') {
+    return schema.minItems ? [requiredOnly(schema.items ?? {}, schemas)] : [];
+  }
+  if (schema.example !== undefined) return schema.example;
+  if (schema.type === 'string') {
+    return schema.format === 'uuid' ? '3f0c5a8e-1d2b-4c6f-9a7e-2b4d6f8a0c1e' : 'text';
+  }
+  if (schema.type === 'integer' || schema.type === 'number') return schema.minimum ?? 0;
+  if (schema.type === 'boolean') return false;
+  return null;
+}
+
+// Type-checks `source` (beside the generated client in `dir`) as a strict project would; the
+// declarations too (the generated client is one), unless only how `source` uses them matters.
+function typeErrors(dir: string, file: string, source: string, declarations = true): string[] {
+  writeFileSync(join(dir, file), source);
+  const program = ts.createProgram([join(dir, file)], {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: !declarations,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+  });
+  return ts
+    .getPreEmitDiagnostics(program)
+    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
 
 // The OpenAPI document as integrators use it: validated by the tools they use, and a typed client
 // generated from it that compiles. Both the served document and the committed file.
@@ -69,9 +132,7 @@ describe('the OpenAPI document, as client generators read it', () => {
 
   it('generates a typed client with openapi-typescript that compiles and types events by type', async () => {
     await run(bin('openapi-typescript'), [join(ROOT, 'openapi.json'), '-o', join(dir, 'api.d.ts')]);
-    writeFileSync(
-      join(dir, 'client.ts'),
-      `import type { components, paths } from './api';
+    const source = `import type { components, paths } from './api';
 type Status = paths['/api/agent/{run_id}/status']['get']['responses'][200]['content']['application/json'];
 type Event = components['schemas']['RunEvent'];
 export function answerOf(status: Status, event: Event): string | undefined {
@@ -82,19 +143,68 @@ export function answerOf(status: Status, event: Event): string | undefined {
 }
 type NotFound = paths['/api/agent/{run_id}/stream']['get']['responses'][404]['content']['application/json'];
 export const code = (e: NotFound): string => e.code;
-`,
-    );
-    const program = ts.createProgram([join(dir, 'client.ts')], {
-      strict: true,
-      noEmit: true,
-      skipLibCheck: false,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.CommonJS,
-    });
-    const diagnostics = ts
-      .getPreEmitDiagnostics(program)
-      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-    expect(diagnostics).toEqual([]);
+`;
+    expect(typeErrors(dir, 'client.ts', source)).toEqual([]);
+  });
+
+  // A client of `spec` (generated with openapi-typescript's defaults into `name`.d.ts) writing each
+  // request body with its required fields alone, and each query without its optional parameters:
+  // what it writes, and the compiler's errors.
+  const requiredOnlyClient = async (spec: Spec, name: string) => {
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(spec));
+    await run(bin('openapi-typescript'), [
+      join(dir, `${name}.json`),
+      '-o',
+      join(dir, `${name}.d.ts`),
+    ]);
+    const lines = [`import type { paths } from './${name}';`];
+    const bodies: Record<string, unknown> = {};
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const at = `paths[${JSON.stringify(path)}][${JSON.stringify(method)}]`;
+        const schema = operation.requestBody?.content['application/json']?.schema;
+        if (schema) {
+          const body = requiredOnly(schema, spec.components.schemas);
+          bodies[`${method.toUpperCase()} ${path}`] = body;
+          lines.push(
+            `export const body${lines.length}: NonNullable<${at}['requestBody']>['content']['application/json'] = ${JSON.stringify(body)};`,
+          );
+        }
+        const query = (operation.parameters ?? []).filter((p) => p.in === 'query');
+        if (query.length > 0) {
+          const required = query.filter((p) => p.required);
+          const value = Object.fromEntries(
+            required.map((p) => [p.name, requiredOnly(p.schema ?? {}, {})]),
+          );
+          lines.push(
+            `export const query${lines.length}: NonNullable<${at}['parameters']['query']> = ${JSON.stringify(value)};`,
+          );
+        }
+      }
+    }
+    return { bodies, errors: typeErrors(dir, `${name}-client.ts`, lines.join('\n'), false) };
+  };
+
+  // A field with a default is one the client may leave out. openapi-typescript (defaultNonNullable,
+  // on by default) types a property with a `default` as always present, so a `default` in a body's
+  // schema makes a body without that field fail to compile (multitask_strategy's did).
+  it('takes, in the generated client, every request body with its required fields alone, and every query without its optional parameters', async () => {
+    const { bodies, errors } = await requiredOnlyClient(committed, 'required-only');
+    // The run starts among them, as a client writes them: the query (the message) alone.
+    expect(Object.keys(bodies).length).toBeGreaterThanOrEqual(7);
+    for (const route of ['POST /api/agent/run_agent', 'POST /api/agent/stream']) {
+      expect(Object.keys(bodies[route] as object)).toEqual(['query']);
+    }
+    expect(Object.keys(bodies['POST /api/threads/{id}/messages'] as object)).toEqual(['message']);
+    expect(errors).toEqual([]);
+  });
+
+  it('would catch a default that makes a body field required in the generated client', async () => {
+    const spec = structuredClone(committed);
+    const field = spec.components.schemas.StartAgentDto.properties!.multitask_strategy;
+    Object.assign(field, { default: 'enqueue' });
+    const { errors } = await requiredOnlyClient(spec, 'with-default');
+    expect(errors.join('\n')).toMatch(/multitask_strategy/);
   });
 
   it('types RunEvent as a oneOf on type, one schema per event type', () => {

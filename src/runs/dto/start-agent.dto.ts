@@ -2,7 +2,11 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, MaxLength } from 'class-validator';
 import { IdempotencyKeyField } from '../../idempotency/idempotency-key';
-import { MULTITASK_STRATEGIES, MultitaskStrategy } from '../multitask-strategy';
+import {
+  DEFAULT_MULTITASK_STRATEGY,
+  MULTITASK_STRATEGIES,
+  MultitaskStrategy,
+} from '../multitask-strategy';
 
 export const MAX_QUERY_LENGTH = 20_000;
 
@@ -91,15 +95,19 @@ export function WebhookField(): PropertyDecorator {
   );
 }
 
+// The default is in the description, not a `default` keyword: client generators read a property
+// with a default as always present (openapi-typescript's defaultNonNullable, on by default, makes
+// it required in the component schema these bodies are), so a body of the required fields alone
+// would not compile in a generated client. test/contracts.e2e-spec.ts checks every request body.
 export function MultitaskStrategyField(): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({
       enum: MULTITASK_STRATEGIES,
-      default: 'enqueue',
       description:
         'When the thread already has a run in progress: `enqueue` waits for it (runs on a ' +
         'thread execute one after another, in order), `reject` answers 409 thread_busy, ' +
-        '`interrupt` cancels it (and any queued behind it) and starts this one',
+        '`interrupt` cancels it (and any queued behind it) and starts this one. Default: ' +
+        `\`${DEFAULT_MULTITASK_STRATEGY}\``,
     }),
     IsOptional(),
     IsIn(MULTITASK_STRATEGIES),
