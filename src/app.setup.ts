@@ -11,6 +11,7 @@ import { DomainError } from './common/domain.error';
 import { toErrorPayload } from './common/error-response';
 import { requestIdOf } from './common/request-id';
 import { MAX_BODY_BYTES, MAX_QUERY_BYTES } from './common/limits';
+import { nestingError } from './common/validation';
 import { EnvironmentVariables } from './config/env.validation';
 import { AG_UI_ROUTES } from './ag-ui/ag-ui.module';
 import { MCP_ROUTES } from './mcp/mcp.module';
@@ -66,6 +67,7 @@ export function configureApp(app: INestApplication): INestApplication {
   });
   app.use(boundedQuery);
   (app as NestExpressApplication).useBodyParser('json', { limit: MAX_BODY_BYTES });
+  app.use(boundedNesting);
   app.useWebSocketAdapter(new GatewayWsAdapter(app));
   // Where orchestrators and scrapers look: /health/live, /health/ready, /metrics.
   app.setGlobalPrefix(API_PREFIX, {
@@ -95,6 +97,19 @@ function boundedQuery(req: Request, res: Response, next: NextFunction): void {
     'uri_too_long',
     `the query string is longer than ${MAX_QUERY_BYTES} bytes`,
   );
+  refuse(req, res, error);
+}
+
+// A JSON body nested deeper than MAX_BODY_DEPTH is refused as soon as it is parsed, on every route
+// (the REST API, AG-UI, the Agent Protocol, MCP), before a pipe, a guard or a protocol's own parser
+// walks it: 400 naming the problem, where it was a stack overflow (500) in the validation pipe.
+function boundedNesting(req: Request, res: Response, next: NextFunction): void {
+  const error = nestingError(req.body, 'body');
+  if (!error) return next();
+  refuse(req, res, error);
+}
+
+function refuse(req: Request, res: Response, error: DomainError): void {
   const { status, payload } = toErrorPayload(error, requestIdOf(req));
   res.status(status).json({ statusCode: status, ...payload });
 }

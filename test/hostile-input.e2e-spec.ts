@@ -1,6 +1,30 @@
+import type { Application } from 'express';
+import { MAX_BODY_BYTES } from '../src/common/limits';
+import { MAX_BODY_DEPTH } from '../src/common/validation';
+import { WS_OPERATIONS } from '../src/ws/ws-operations';
+import { deepestNesting, nestedArrayText, nestedText } from './support/hostile-arbitraries';
 import { RestClient } from './support/rest-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { WsClient } from './support/ws-client';
+
+const WS_MAX_FRAME_BYTES = 64 * 1024;
+const BODY_METHODS = ['post', 'put', 'patch', 'delete'];
+
+// Every route the app serves that takes a body (the REST API, AG-UI, the Agent Protocol, MCP), as
+// its router lists them, with a value in each path parameter.
+function routesWithBodies(app: TestApp, id: string): { method: string; path: string }[] {
+  const express = app.app.getHttpAdapter().getInstance() as Application;
+  const { stack } = (express as unknown as { router: { stack: RouteLayer[] } }).router;
+  return stack.flatMap((layer) => {
+    if (!layer.route) return [];
+    const path = layer.route.path.replace(/:\w+/g, id);
+    const methods = layer.route.methods._all ? BODY_METHODS : Object.keys(layer.route.methods);
+    return methods.filter((m) => BODY_METHODS.includes(m)).map((method) => ({ method, path }));
+  });
+}
+interface RouteLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
 
 // Bodies written to break the service: nulls where objects belong, nesting deeper than any client
 // needs, keys named after Object.prototype. Each is a 400 naming the field, on both channels, and
@@ -24,7 +48,7 @@ describe('hostile input', () => {
   });
 
   // Written as text: nothing in this process has to walk it.
-  const nested = (depth: number): string => `${'{"a":'.repeat(depth)}true${'}'.repeat(depth)}`;
+  const nested = (depth: number): string => nestedText(depth);
   const fieldsOf = (body: any): string[] => (body.errors ?? []).map((e: any) => e.field);
 
   it('refuses metadata: null with 400 naming metadata', async () => {
@@ -33,8 +57,10 @@ describe('hostile input', () => {
     expect(fieldsOf(res.body)).toEqual(['metadata']);
   });
 
-  it.each([10_000, 3_000, 100])(
-    'refuses metadata %d levels deep, on both channels',
+  // Within the depth a body may have, each field is screened on its own and named (deeper, the
+  // whole body is refused: below).
+  it.each([17, 40, MAX_BODY_DEPTH - 1])(
+    'refuses metadata %d levels deep, naming it, on both channels',
     async (depth) => {
       const body = `{"title":"deep","metadata":${nested(depth)}}`;
       const res = await api.raw('POST', '/api/threads', body);
@@ -49,9 +75,114 @@ describe('hostile input', () => {
   );
 
   it('refuses a deep value in any field, not only the free ones', async () => {
-    const res = await api.raw('POST', '/api/agent/run_agent', `{"query":${nested(5_000)}}`);
+    const res = await api.raw(
+      'POST',
+      '/api/agent/run_agent',
+      `{"query":${nested(MAX_BODY_DEPTH - 1)}}`,
+    );
     expect(res.status).toBe(400);
     expect(fieldsOf(res.body)).toEqual(['query']);
+  });
+
+  // Nesting deeper than any body may have, up to as deep as the size limits allow: refused whole
+  // as it arrives, on every route, before anything walks it (10,000 nested arrays were a stack
+  // overflow in the validation pipe, a 500). Then the server answers on as before.
+  describe('nesting deeper than any body may', () => {
+    const deepestBody = deepestNesting(MAX_BODY_BYTES);
+    const refusal = {
+      statusCode: 400,
+      code: 'validation_failed',
+      errors: [
+        { field: 'body', messages: [`body is nested deeper than ${MAX_BODY_DEPTH} levels`] },
+      ],
+    };
+    const refusesOn = async (routes: { method: string; path: string }[], text: string) => {
+      for (const { method, path } of routes) {
+        const res = await api.raw(method.toUpperCase(), path, text);
+        expect({ route: `${method} ${path}`, ...res.body }).toMatchObject({
+          route: `${method} ${path}`,
+          ...refusal,
+        });
+      }
+      expect((await api.get('/api/threads')).status).toBe(200);
+      expect((await api.post('/api/threads', { title: 'after' })).status).toBe(201);
+    };
+
+    it('goes as deep as the body limit allows', () => {
+      for (const text of Object.values(deepestBody)) {
+        expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_BODY_BYTES);
+        expect(Buffer.byteLength(text)).toBeGreaterThan(MAX_BODY_BYTES - 6);
+      }
+    });
+
+    it.each([
+      ['1,000 arrays', nestedArrayText(1_000)],
+      ['1,000 objects', nested(1_000)],
+      ['10,000 arrays', nestedArrayText(10_000)],
+      ['10,000 objects', nested(10_000)],
+      ['arrays under a field', `{"title":"t","metadata":{"a":${nestedArrayText(10_000)}}}`],
+    ])('%s: 400 naming it on every route that takes a body', async (_name, text) => {
+      const routes = routesWithBodies(app, threadId);
+      // The REST API, AG-UI, the Agent Protocol and MCP, each with its own way of reading a body.
+      for (const prefix of ['/api/threads', '/api/agent/', '/ag-ui/', '/lg/', '/mcp']) {
+        expect(routes.some((r) => r.path.startsWith(prefix))).toBe(true);
+      }
+      await refusesOn(routes, text);
+    });
+
+    // (About a second each for the server to parse: one route of each way of reading a body.)
+    it.each(Object.entries(deepestBody))(
+      '%s as deep as the body limit allows: 400 naming it',
+      async (_name, text) => {
+        await refusesOn(
+          [
+            { method: 'post', path: '/api/threads' },
+            { method: 'post', path: '/api/agent/stream' },
+            { method: 'post', path: '/ag-ui/supervisor' },
+            { method: 'post', path: '/lg/runs/wait' },
+            { method: 'post', path: '/mcp' },
+          ],
+          text,
+        );
+      },
+    );
+
+    it.each([
+      ['1,000 arrays', nestedArrayText(1_000)],
+      ['1,000 objects', nested(1_000)],
+      ['10,000 arrays', nestedArrayText(10_000)],
+      ['10,000 objects', nested(10_000)],
+      ['arrays as deep as a frame allows', 'arrays'],
+      ['objects as deep as a frame allows', 'objects'],
+    ])(
+      '%s in a payload: an error frame for every frame type, and the socket answers on',
+      async (_name, given) => {
+        for (const type of Object.keys(WS_OPERATIONS)) {
+          const requestId = `nest-${type}`;
+          const envelope = `{"type":"${type}","request_id":"${requestId}","payload":}`;
+          const deepest = deepestNesting(WS_MAX_FRAME_BYTES - envelope.length);
+          const payload = given === 'arrays' || given === 'objects' ? deepest[given] : given;
+          const frame = envelope.replace('"payload":', `"payload":${payload}`);
+          expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(WS_MAX_FRAME_BYTES);
+          ws.sendRaw(frame);
+          const answer = await ws.waitFor((f) => f.request_id === requestId);
+          expect({ type, answer: answer.type, code: answer.payload.code }).toEqual({
+            type,
+            answer: 'error',
+            code: 'validation_failed',
+          });
+          // Named as nesting, by the frames that take a payload and by those that take none.
+          expect(answer.payload.errors).toEqual([
+            {
+              field: 'payload',
+              messages: [`payload is nested deeper than ${MAX_BODY_DEPTH} levels`],
+            },
+          ]);
+        }
+        expect((await ws.request('ping')).type).toBe('pong');
+        expect((await ws.request('create_thread', { title: 'after' })).type).toBe('ack');
+      },
+    );
   });
 
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { MAX_BODY_BYTES } from '../src/common/limits';
-import { depthOf, FREE_JSON_LIMITS } from '../src/common/validation';
+import { depthOf, FREE_JSON_LIMITS, MAX_BODY_DEPTH } from '../src/common/validation';
 import { WS_OPERATIONS } from '../src/ws/ws-operations';
 import { eventually } from './support/eventually';
 import { ExtensionsModule } from './support/extensions.module';
@@ -121,6 +121,16 @@ function plausibleFor(pool: Pool) {
 
 const fieldsOf = (payload: any): string[] =>
   Array.isArray(payload?.errors) ? payload.errors.map((e: { field: string }) => e.field) : [];
+
+// JSON text nested deeper than any body or payload may be: refused whole, before its fields are
+// read (so what else is wrong with them goes unsaid).
+function nestsTooDeep(text: string): boolean {
+  try {
+    return depthOf(JSON.parse(text), MAX_BODY_DEPTH) > MAX_BODY_DEPTH;
+  } catch {
+    return false;
+  }
+}
 
 // Property-based: thousands of generated requests and frames, on every route and every frame type.
 // Whatever comes in, the answer is never a 5xx or an `internal` error, a body with keys the schema
@@ -285,7 +295,13 @@ describe('generated hostile input on every route and frame type', () => {
             ...(body?.isObject ? refusedKeys(op, body.unknown) : []),
             ...query.unknown,
           ];
-          if (unknown.length > 0) {
+          if (body && Buffer.byteLength(body.text) <= MAX_BODY_BYTES && nestsTooDeep(body.text)) {
+            expect([failure, res.status, fieldsOf(JSON.parse(text))]).toEqual([
+              failure,
+              400,
+              ['body'],
+            ]);
+          } else if (unknown.length > 0) {
             // Refused, whatever else is wrong with the request; named, unless what the refusal
             // names is another part of it checked first (a path parameter, the key header).
             if (body && Buffer.byteLength(body.text) > MAX_BODY_BYTES) {
@@ -364,7 +380,13 @@ describe('generated hostile input on every route and frame type', () => {
             parsed = false;
           }
           if (parsed) expect(frame.request_id).toBe(id);
-          if (parsed && body.isObject && body.unknown.length > 0) {
+          if (parsed && nestsTooDeep(body.text)) {
+            expect([failure, frame.type, fieldsOf(frame.payload)]).toEqual([
+              failure,
+              'error',
+              ['payload'],
+            ]);
+          } else if (parsed && body.isObject && body.unknown.length > 0) {
             expect([failure, frame.type, frame.payload.code]).toEqual([
               failure,
               'error',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { eventually } from './support/eventually';
+import { deepestNesting } from './support/hostile-arbitraries';
 import { Instance, tokenFor } from './support/instance';
 import { RestClient } from './support/rest-client';
 import { readSse } from './support/sse-client';
@@ -79,6 +80,50 @@ describe('malformed and abusive WebSocket traffic', () => {
       (n) => n === junk.length + 1,
       5_000,
     );
+    expect((await client.request('ping')).type).toBe('pong');
+    await client.close();
+    await calmStillServed();
+  });
+
+  it('nesting as deep as a frame can hold, in any part of it, gets error frames and leaves the socket usable', async () => {
+    const client = await connect('nester');
+    // Sends a frame and resolves with the server's answer to it.
+    const answer = async (frame: string) => {
+      expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(64 * 1024);
+      const from = client.frames.length;
+      client.sendRaw(frame);
+      const reply = await client.waitFor((f) => client.frames.indexOf(f) >= from);
+      return { type: reply.type, code: reply.payload?.code, errors: reply.payload?.errors };
+    };
+    // As deep as fits in what is left of a 64 KiB frame around it.
+    const deepest = (around: string, kind: 'arrays' | 'objects') =>
+      around.replace('@', deepestNesting(64 * 1024 - around.length + 1)[kind]);
+    const nesting = {
+      type: 'error',
+      code: 'validation_failed',
+      errors: [{ field: 'payload', messages: [expect.stringMatching(/nested deeper than/)] }],
+    };
+    expect(await answer(deepest('{"type":"start_agent","payload":@}', 'arrays'))).toEqual(nesting);
+    expect(await answer(deepest('{"type":"create_thread","payload":@}', 'objects'))).toEqual(
+      nesting,
+    );
+    expect(
+      await answer(deepest('{"type":"create_thread","payload":{"title":@}}', 'arrays')),
+    ).toEqual(nesting);
+    // The frame around the payload: its type, its request id, a key it does not have, itself.
+    for (const around of [
+      '{"type":@}',
+      '{"type":"ping","request_id":@}',
+      '{"type":"ping","extra":@}',
+      '@',
+    ]) {
+      for (const kind of ['arrays', 'objects'] as const) {
+        expect(await answer(deepest(around, kind))).toMatchObject({
+          type: 'error',
+          code: expect.stringMatching(/^(validation_failed|bad_frame)$/),
+        });
+      }
+    }
     expect((await client.request('ping')).type).toBe('pong');
     await client.close();
     await calmStillServed();

@@ -3,7 +3,14 @@ import { EventsQueryDto } from '../runs/dto/run-ref.dto';
 import { StartAgentDto } from '../runs/dto/start-agent.dto';
 import { CreateThreadDto } from '../threads/dto/thread-fields.dto';
 import { DomainError } from './domain.error';
-import { flattenValidationErrors, storableText, validatePayload } from './validation';
+import {
+  flattenValidationErrors,
+  MAX_BODY_DEPTH,
+  MAX_JSON_DEPTH,
+  nestingError,
+  storableText,
+  validatePayload,
+} from './validation';
 
 function startPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { query: 'What is 2 + 2?', ...overrides };
@@ -145,6 +152,43 @@ describe('null and numbers', () => {
     const error = await validatePayload(EventsQueryDto, { after }).catch((e: DomainError) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect((error as DomainError).details?.errors?.map((e) => e.field)).toEqual(['after']);
+  });
+});
+
+describe('nesting', () => {
+  // Parsed from text: JSON.parse does not recurse, so this test's stack is never the limit.
+  const arrays = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+  const objects = (depth: number): unknown =>
+    JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+
+  it.each([
+    ['arrays', arrays],
+    ['objects', objects],
+  ])('refuses %s deeper than the limit, naming the body, however deep', (_kind, nested) => {
+    expect(nestingError(nested(MAX_BODY_DEPTH), 'body')).toBeUndefined();
+    for (const depth of [MAX_BODY_DEPTH + 1, 1_000, 10_000, 500_000]) {
+      const error = nestingError(nested(depth), 'body');
+      expect(error?.code).toBe('validation_failed');
+      expect(error?.details?.errors).toEqual([
+        { field: 'body', messages: [`body is nested deeper than ${MAX_BODY_DEPTH} levels`] },
+      ]);
+    }
+  });
+
+  it('refuses a deep frame payload, arrays or objects, before the pipe walks it', async () => {
+    for (const payload of [arrays(10_000), objects(10_000), { query: arrays(100_000) }]) {
+      const error = await rejectionOf(payload);
+      expect(error.details?.errors).toEqual([
+        { field: 'payload', messages: [`payload is nested deeper than ${MAX_BODY_DEPTH} levels`] },
+      ]);
+    }
+  });
+
+  it('still names the field of a payload within the limit', async () => {
+    const error = await rejectionOf({ query: arrays(MAX_JSON_DEPTH + 1) });
+    expect(error.details?.errors).toEqual([
+      { field: 'query', messages: [`query is nested deeper than ${MAX_JSON_DEPTH} levels`] },
+    ]);
   });
 });
 

@@ -23,6 +23,14 @@ export const VALIDATION_OPTIONS = {
 // deeper one would cost stack in every layer that walks it.
 export const MAX_JSON_DEPTH = 32;
 
+// How deep a whole body (REST, AG-UI, the Agent Protocol, MCP) or frame payload (WebSocket) may
+// nest: fields at MAX_JSON_DEPTH, inside a protocol's envelope (JSON-RPC's params.arguments,
+// AG-UI's messages). Deeper is refused before anything reads it (nestingError): Nest's
+// ValidationPipe, class-transformer and class-validator recurse once per level, and nested arrays
+// within the body limit (half a million levels) overflow their stack into a 500. Up to this depth
+// the fields are screened one by one (screen, screenLooseJson) and named.
+export const MAX_BODY_DEPTH = 2 * MAX_JSON_DEPTH;
+
 // The bounds of a client's own JSON (a thread's metadata): it is stored and sent back as it is.
 export const FREE_JSON_LIMITS = { depth: 16, keys: 1_000, bytes: 64 * 1024 };
 
@@ -247,6 +255,15 @@ export function screenLooseJson(value: unknown): FieldError[] {
   return errors;
 }
 
+// The refusal of a body or payload nested deeper than MAX_BODY_DEPTH, naming it as the channel
+// does; undefined when it is not. Walked with a stack of its own, no further than the limit.
+export function nestingError(value: unknown, name: 'body' | 'payload'): DomainError | undefined {
+  if (depthOf(value, MAX_BODY_DEPTH) <= MAX_BODY_DEPTH) return undefined;
+  return DomainError.validation([
+    { field: name, messages: [`${name} is nested deeper than ${MAX_BODY_DEPTH} levels`] },
+  ]);
+}
+
 function isPlainObject(value: unknown): value is object {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -259,6 +276,9 @@ export async function validatePayload<T extends object>(
   payload: unknown,
 ): Promise<T> {
   if (payload === undefined || payload === null) payload = {};
+  // Bounded before the pipe walks it, as REST bodies are when they arrive (configureApp).
+  const deep = nestingError(payload, 'payload');
+  if (deep) throw deep;
   if (typeof payload !== 'object' || Array.isArray(payload)) {
     throw DomainError.validation([{ field: 'payload', messages: ['payload must be an object'] }]);
   }

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { RawData, WebSocket } from 'ws';
 import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
-import { validatePayload } from '../common/validation';
+import { nestingError, validatePayload } from '../common/validation';
 import { EnvironmentVariables } from '../config/env.validation';
 import { VerifiedRequest } from '../context/user-context.strategy';
 import { rateLimited } from '../limits/rate-limit.guard';
@@ -296,6 +296,9 @@ function parseFrame(data: RawData, isBinary: boolean): Parsed {
 }
 
 function noPayload(payload: unknown): object {
+  // Named as the nesting it is, as for a frame that takes a payload (validatePayload).
+  const deep = nestingError(payload, 'payload');
+  if (deep) throw deep;
   const fields = payload && typeof payload === 'object' ? Object.keys(payload) : [];
   if (
     fields.length > 0 ||

@@ -18,6 +18,16 @@ export const PROTOTYPE_KEYS = [
 export const nestedText = (depth: number, leaf = 'true'): string =>
   `${'{"a":'.repeat(depth)}${leaf}${'}'.repeat(depth)}`;
 
+export const nestedArrayText = (depth: number): string =>
+  `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+// Nesting as deep as `bytes` of JSON text can hold: arrays at two bytes a level, objects
+// (nestedText) at six.
+export const deepestNesting = (bytes: number): { arrays: string; objects: string } => ({
+  arrays: nestedArrayText(Math.floor(bytes / 2)),
+  objects: nestedText(Math.floor((bytes - 'true'.length) / 6)),
+});
+
 const stringText = (s: string) => JSON.stringify(s);
 
 // Strings a database or a JSON column may choke on: NUL, lone surrogates, control characters,
@@ -64,6 +74,7 @@ export const hostileValueText: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: nastyStrings.map(stringText) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map(stringText) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 20_000 }).map((n) => nestedText(n)) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 30_000 }).map(nestedArrayText) },
   {
     weight: 1,
     arbitrary: fc.integer({ min: 1_000, max: 120_000 }).map((n) => stringText('x'.repeat(n))),
@@ -138,10 +149,16 @@ export function bodyFor(
       fc.constantFrom('{"query":', '{', '[1,2', '{"a":1}}', 'nul', "{'a':1}", '\u0000'),
     )
     .map((text) => ({ text, unknown: [] as string[], isObject: false }));
-  // Deeper than anything walks: its one key is unknown.
-  const deep = fc
-    .integer({ min: 33, max: 20_000 })
-    .map((n) => ({ text: nestedText(n), unknown: ['a'], isObject: true }));
+  // Deeper than anything walks: an object whose one key is unknown, or arrays, up to as deep as
+  // the body limit allows (a frame's is smaller: those are closed with 1009).
+  const deep = fc.oneof(
+    fc
+      .integer({ min: 33, max: 20_000 })
+      .map((n) => ({ text: nestedText(n), unknown: ['a'], isObject: true })),
+    fc
+      .integer({ min: 33, max: 500_000 })
+      .map((n) => ({ text: nestedArrayText(n), unknown: [] as string[], isObject: false })),
+  );
   return fc.oneof(
     { weight: 8, arbitrary: object },
     { weight: 1, arbitrary: notAnObject },
