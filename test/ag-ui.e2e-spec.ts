@@ -264,11 +264,12 @@ describe('AG-UI channel (/ag-ui)', () => {
 
     it('a run that stops at an approval, and the stream that answers it', async () => {
       const threadId = randomUUID();
-      const asked = await expectEveryCutResumes({
+      const askedBody = {
         threadId,
         runId: randomUUID(),
         messages: [{ id: 'm1', role: 'user', content: 'notify me that the build is done' }],
-      });
+      };
+      const asked = await expectEveryCutResumes(askedBody);
       const finished = asked.events.at(-1) as never as {
         outcome: { type: string; interrupts: { id: string }[] };
       };
@@ -283,6 +284,44 @@ describe('AG-UI channel (/ag-ui)', () => {
       });
       expect(seqOf(answered, 1)).toBeGreaterThan(seqOf(asked, asked.ids.length - 1));
       expect(answered.events.at(-1)).toMatchObject({ outcome: { type: 'success' } });
+
+      // The first stream, reconnected after its RUN_FINISHED now that the approval is answered:
+      // its client saw the end, so nothing more (no frames after a RUN_FINISHED), by its frame's
+      // id or by the bare seq.
+      const endId = asked.ids.at(-1)!;
+      for (const lastEventId of [endId, endId.split('.')[0]]) {
+        const again = await readAgUi(url(), askedBody, { token, lastEventId });
+        expect({ lastEventId, noContent: again.noContent, events: again.events }).toEqual({
+          lastEventId,
+          noContent: true,
+          events: [],
+        });
+      }
+    });
+
+    it('refuses a Last-Event-ID past what the run has sent, at once, while it waits for approval', async () => {
+      const body = {
+        threadId: randomUUID(),
+        runId: randomUUID(),
+        messages: [{ id: 'm1', role: 'user', content: 'notify me that the build is done' }],
+      };
+      const asked = await readAgUi(url(), body, { token });
+      expect(asked.events.at(-1)).toMatchObject({ outcome: { type: 'interrupt' } });
+      const res = await fetch(url(), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'last-event-id': '9999.0',
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: 'Last-Event-ID' }],
+      });
     });
   });
 

@@ -113,6 +113,14 @@ export class AgUiChannel {
     if (!followed.events) return null;
     // RUN_STARTED's id: all the stream but RUN_STARTED.
     if (after.seq < 1) return this.frames(followed.events, translator);
+    // A frame the client saw was committed first: one past the stored events was never sent (and
+    // waiting for it would hold the request open until the run got that far, if ever).
+    const [stored] = await this.handler.getRunEvents(followed.runId, after.seq - 1, 1);
+    if (!stored) {
+      throw DomainError.validation([
+        { field: 'Last-Event-ID', messages: ['Last-Event-ID names a frame this run has not sent'] },
+      ]);
+    }
     // Up to the resume point's event (or the first after it, if the stream has none of that seq).
     const replayed = await lastValueFrom(
       followed.events.pipe(
@@ -123,6 +131,12 @@ export class AgUiChannel {
     const head: AgUiFrame[] = [];
     let final = false;
     for (const event of replayed) {
+      // The stream ended at this approval (it was pending then) and the client saw the end: an
+      // answer since does not make the stream go on, which would send frames after RUN_FINISHED.
+      if (event.seq === after.seq && translator.endedBefore(event, after.n)) {
+        final = true;
+        break;
+      }
       const translated = translator.translate(event);
       const frames = framesOf(translated, after);
       if (frames.length > 0) recordPush('ag-ui', event);

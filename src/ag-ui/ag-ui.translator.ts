@@ -14,6 +14,8 @@ export interface Translated {
   seq: number;
   events: AgUiEvent[];
   final: boolean;
+  // How many ids the last event's skips (see the answered approval_required).
+  gap?: number;
 }
 
 // One SSE frame of an AG-UI stream: an AG-UI event and its id.
@@ -39,11 +41,16 @@ export const STARTED_ID = '0';
 // The frames one translated run event makes, `<seq>.<n>` in order, those at or before `after`
 // (a reconnect's resume point) left out. Ids are distinct and increase (by seq, then n: compared
 // as numbers they would not, 3.10 < 3.9), and the same after a replay: translation is deterministic.
-export function framesOf({ seq, events }: Translated, after?: ResumePoint): AgUiFrame[] {
-  const frames = events.map((event, n) => ({ id: `${seq}.${n}`, event }));
-  if (!after || seq > after.seq) return frames;
-  if (seq < after.seq || after.n === undefined) return [];
-  return frames.slice(after.n + 1);
+export function framesOf({ seq, events, gap = 0 }: Translated, after?: ResumePoint): AgUiFrame[] {
+  const last = events.length - 1;
+  const numbered = events.map((event, i) => ({ n: i === last ? i + gap : i, event }));
+  const kept =
+    !after || seq > after.seq
+      ? numbered
+      : seq < after.seq || after.n === undefined
+        ? []
+        : numbered.filter(({ n }) => n > after.n!);
+  return kept.map(({ n, event }) => ({ id: `${seq}.${n}`, event }));
 }
 
 // A Last-Event-ID: a frame's `<seq>.<n>`, or a bare `<seq>` (RUN_STARTED's, and the ids of this
@@ -102,10 +109,28 @@ export class AgUiTranslator {
     );
   }
 
+  // Whether this stream, had the approval of `event` still been pending when it was opened, ended
+  // with it at frame `n` of its seq: the RUN_FINISHED (interrupt) a client that
+  // reconnects after it has already seen. Worked out on a copy, so this translator is unchanged.
+  // The answered translation's ids skip that frame's (gap), so `<seq>.<n>` names it only in the
+  // pending one; a bare `<seq>` (all of seq's frames) is taken to have seen the end.
+  endedBefore(event: RunEvent, n: number | undefined): boolean {
+    if (event.type !== 'approval_required' || !this.answered.has(String(event.data.interrupt_id)))
+      return false;
+    const pending: AgUiTranslator = Object.assign(
+      Object.create(AgUiTranslator.prototype) as object,
+      this,
+      { announced: new Set(this.announced), answered: new Set<string>() },
+    );
+    const { events, final } = pending.translate(event);
+    return final && (n === undefined || n === events.length - 1);
+  }
+
   translate(event: RunEvent): Translated {
     this.at = Date.parse(event.timestamp);
     const out: AgUiEvent[] = [];
     let final = false;
+    let gap = 0;
     const data = event.data;
     this.enterStep(event.agent_name, out);
     switch (event.type) {
@@ -147,6 +172,9 @@ export class AgUiTranslator {
         this.announce(event, out);
         if (this.answered.has(String(data.interrupt_id))) {
           out.push(this.custom('approval_required', data));
+          // Its id skips those of the frames a pending approval ends the stream with (a step's
+          // STEP_FINISHED, RUN_FINISHED), so a reconnect's id tells which of the two it saw.
+          gap = (this.step ? 1 : 0) + 1;
           break;
         }
         this.leaveStep(out);
@@ -223,7 +251,7 @@ export class AgUiTranslator {
       case 'agent_started':
         break;
     }
-    return { seq: event.seq, events: out, final };
+    return { seq: event.seq, events: out, final, ...(gap ? { gap } : {}) };
   }
 
   private announce(event: RunEvent, out: AgUiEvent[]): void {
