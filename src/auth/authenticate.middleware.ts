@@ -16,7 +16,7 @@ export class AuthenticateMiddleware implements NestMiddleware {
     try {
       const found = await this.authenticator.identify(req, ['header', 'ticket'], true);
       if (found) {
-        req.user = found.user;
+        req.verifiedUser = found.user;
         req.credential = found.via;
       }
     } catch (err) {

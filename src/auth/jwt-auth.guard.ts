@@ -27,10 +27,12 @@ export class JwtAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request>();
     if (req.authFailure) throw req.authFailure;
     const byTicket = req.credential === 'ticket';
-    if (!req.user || (byTicket && !this.reflector.getAllAndOverride(ACCEPTS_TICKET, targets)))
+    const user = req.verifiedUser;
+    if (!user || (byTicket && !this.reflector.getAllAndOverride(ACCEPTS_TICKET, targets)))
       throw new DomainError('unauthorized', 'A bearer token is required');
-    if (byTicket) await this.authenticator.redeemTicket(req, req.user);
-    addLogFields({ user_id: req.user.id });
+    if (byTicket) await this.authenticator.redeemTicket(req, user);
+    req.user = user;
+    addLogFields({ user_id: user.id });
     return true;
   }
 }

@@ -24,7 +24,7 @@ describe('UserContextStrategy', () => {
 
   // What the router and the gateway do for a request or frame of `user`.
   const serve = (user?: string) => {
-    const contextId = ContextIdFactory.getByRequest(user ? { user: { id: user } } : {});
+    const contextId = ContextIdFactory.getByRequest(user ? { verifiedUser: { id: user } } : {});
     return moduleRef.resolve(Greeter, contextId, { strict: false });
   };
 

@@ -4,9 +4,9 @@ import { userContextsHeld } from '../metrics/metrics';
 import { AuthenticatedUser, UserPayload } from './user-context';
 
 // What the strategy reads: an HTTP request after the authenticating middleware, or the small
-// carrier the WebSocket gateway makes for a socket's frames. `user` is set only once verified.
+// carrier the WebSocket gateway makes for a socket's frames. Set only once verified.
 export interface VerifiedRequest {
-  user?: AuthenticatedUser;
+  verifiedUser?: AuthenticatedUser;
 }
 
 // Picks the subtree of durable request-scoped services a request or frame is served by: one per
@@ -28,7 +28,7 @@ export class UserContextStrategy implements ContextIdStrategy {
   }
 
   attach(contextId: ContextId, request: VerifiedRequest): ContextIdResolver {
-    const userId = request.user?.id;
+    const userId = request.verifiedUser?.id;
     const durable = userId ? this.contextOf(userId) : this.anonymous;
     const payload: UserPayload = { userId };
     return {

@@ -185,7 +185,7 @@ export class AgentGateway
   // The socket's user's MessageHandlerService: the durable request-scoped instance the user's HTTP
   // requests get too (built on the user's first request or frame, or again after eviction).
   private async servicesOf(session: WsSession): Promise<MessageHandlerService> {
-    const verified: VerifiedRequest = { user: session.user };
+    const verified: VerifiedRequest = { verifiedUser: session.user };
     const contextId = ContextIdFactory.getByRequest(verified);
     this.moduleRef.registerRequestByContextId(contextId.payload, contextId);
     return this.moduleRef.resolve(MessageHandlerService, contextId, { strict: false });
