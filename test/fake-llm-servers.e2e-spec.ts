@@ -9,6 +9,7 @@ import {
   LanguageModel,
   ModelMessage,
   RetryError,
+  StreamProviderError,
   streamText,
   TextStreamPart,
   tool,
@@ -101,7 +102,7 @@ const weatherTools = {
 
 interface Collected {
   parts: TextStreamPart<ToolSet>[];
-  // What the fullStream iterator threw, if anything.
+  // What the stream iterator threw, if anything.
   thrown?: unknown;
   // What onError received.
   onError: unknown[];
@@ -115,7 +116,7 @@ async function collect(
   const parts: TextStreamPart<ToolSet>[] = [];
   let thrown: unknown;
   try {
-    for await (const part of result.fullStream) parts.push(part);
+    for await (const part of result.stream) parts.push(part);
   } catch (err) {
     thrown = err;
   }
@@ -142,7 +143,7 @@ describe.each(providers)('fake server with $name', (provider) => {
 
     const { parts, thrown } = await collect({
       model: provider.model(),
-      system: 'Be brief.',
+      instructions: 'Be brief.',
       prompt: 'Say hello',
     });
 
@@ -357,7 +358,7 @@ describe.each(providers)('fake server with $name', (provider) => {
     expect((retry.lastError as APICallError).statusCode).toBe(500);
   });
 
-  it('a socket destroyed mid-stream makes the fullStream iterator throw (no error part)', async () => {
+  it('a socket destroyed mid-stream makes the stream iterator throw (no error part)', async () => {
     server().enqueue(textTurn('one two three four five six seven', { breakAfterChunks: 5 }));
     const { parts, thrown, onError, result } = await collect({
       model: provider.model(),
@@ -404,9 +405,12 @@ describe.each(providers)('fake server with $name', (provider) => {
     expect(thrown).toBeUndefined();
     const errors = partsOfType(parts, 'error');
     expect(errors).toHaveLength(1);
-    // A plain object straight from the wire, not an Error instance.
-    expect(errors[0].error).toMatchObject({ message: 'Mid-stream failure' });
-    expect(errors[0].error).not.toBeInstanceOf(Error);
+    // AI SDK 7 wraps the provider's error event in a StreamProviderError (AI SDK 6 passed the
+    // plain object from the wire); the wire payload stays on `data`.
+    const error = errors[0].error;
+    expect(StreamProviderError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ message: 'Mid-stream failure' });
+    expect(JSON.stringify((error as StreamProviderError).data)).toContain('Mid-stream failure');
     expect(partsOfType(parts, 'finish')[0].finishReason).toBe('error');
   });
 

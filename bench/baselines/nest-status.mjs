@@ -1,4 +1,4 @@
-// A bare Nest app serving GET /api/agent/{run_id}/status (Nest 11 on Express, pg, jose with a key
+// A bare Nest app serving GET /api/agent/{run_id}/status (Nest 12 on Express, pg, jose with a key
 // made once, a global guard that verifies the bearer token and puts the user on the request, a
 // service reading the run by id and owner, the product's JSON), in three variants (SCOPE):
 //   request    the route's services request-scoped: a REQUEST-scoped UserContext reading the
@@ -13,14 +13,21 @@
 // Plain JavaScript, run by node as the other baselines are: Nest's decorators are applied by hand
 // below (with the design:paramtypes metadata TypeScript would emit), so nothing compiles at start.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import common from '@nestjs/common';
-import core from '@nestjs/core';
+// Named imports: Nest 12 is an ES module (Nest 11's CommonJS gave a default export to take apart).
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  NotFoundException,
+  Param,
+  Scope,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { APP_GUARD, ContextIdFactory, NestFactory, REQUEST } from '@nestjs/core';
 import { jwtVerify } from 'jose';
 import pg from 'pg';
-
-const { Controller, Get, Inject, Injectable, Module, NotFoundException, Param, Scope } = common;
-const { UnauthorizedException } = common;
-const { APP_GUARD, ContextIdFactory, NestFactory, REQUEST } = core;
 
 const SCOPE = process.env.SCOPE;
 if (!['request', 'durable', 'singleton'].includes(SCOPE))

@@ -1,19 +1,19 @@
-import type { LanguageModelV3StreamPart, LanguageModelV3Usage } from '@ai-sdk/provider';
+import type { LanguageModelV4StreamPart, LanguageModelV4Usage } from '@ai-sdk/provider';
 import { APICallError, RetryError } from 'ai';
-import { convertArrayToReadableStream, MockLanguageModelV3 } from 'ai/test';
+import { convertArrayToReadableStream, MockLanguageModelV4 } from 'ai/test';
 import { AiSdkModel, AiSdkSettings, describeFailure } from './ai-sdk.model';
 import { ChatMessage, ModelChunk, ModelError, ModelRequest, ToolSpec } from './chat-model.port';
 
 const SETTINGS: AiSdkSettings = { timeoutMs: 120_000, maxRetries: 0 };
 
-function usage(input: number, output: number): LanguageModelV3Usage {
+function usage(input: number, output: number): LanguageModelV4Usage {
   return {
     inputTokens: { total: input, noCache: input, cacheRead: undefined, cacheWrite: undefined },
     outputTokens: { total: output, text: output, reasoning: undefined },
   };
 }
 
-function finish(input = 12, output = 7): LanguageModelV3StreamPart {
+function finish(input = 12, output = 7): LanguageModelV4StreamPart {
   return {
     type: 'finish',
     usage: usage(input, output),
@@ -21,18 +21,18 @@ function finish(input = 12, output = 7): LanguageModelV3StreamPart {
   };
 }
 
-function textParts(...deltas: string[]): LanguageModelV3StreamPart[] {
+function textParts(...deltas: string[]): LanguageModelV4StreamPart[] {
   return [
     { type: 'text-start', id: 't1' },
-    ...deltas.map((delta): LanguageModelV3StreamPart => ({ type: 'text-delta', id: 't1', delta })),
+    ...deltas.map((delta): LanguageModelV4StreamPart => ({ type: 'text-delta', id: 't1', delta })),
     { type: 'text-end', id: 't1' },
   ];
 }
 
-function reasoningParts(...deltas: string[]): LanguageModelV3StreamPart[] {
+function reasoningParts(...deltas: string[]): LanguageModelV4StreamPart[] {
   return [
     { type: 'reasoning-start', id: 'r1' },
-    ...deltas.map((delta): LanguageModelV3StreamPart => ({
+    ...deltas.map((delta): LanguageModelV4StreamPart => ({
       type: 'reasoning-delta',
       id: 'r1',
       delta,
@@ -42,11 +42,11 @@ function reasoningParts(...deltas: string[]): LanguageModelV3StreamPart[] {
 }
 
 // A provider model that streams the given parts, as the AI SDK's own tests do.
-function streaming(...parts: LanguageModelV3StreamPart[]): MockLanguageModelV3 {
-  return new MockLanguageModelV3({
+function streaming(...parts: LanguageModelV4StreamPart[]): MockLanguageModelV4 {
+  return new MockLanguageModelV4({
     doStream: () =>
       Promise.resolve({
-        stream: convertArrayToReadableStream<LanguageModelV3StreamPart>([
+        stream: convertArrayToReadableStream<LanguageModelV4StreamPart>([
           { type: 'stream-start', warnings: [] },
           ...parts,
         ]),
@@ -56,10 +56,10 @@ function streaming(...parts: LanguageModelV3StreamPart[]): MockLanguageModelV3 {
 
 // A provider model that sends nothing until the call is aborted, then fails the stream with the
 // abort reason, as a fetch body does.
-function silentUntilAborted(onCall: () => void = () => undefined): MockLanguageModelV3 {
-  return new MockLanguageModelV3({
+function silentUntilAborted(onCall: () => void = () => undefined): MockLanguageModelV4 {
+  return new MockLanguageModelV4({
     doStream: ({ abortSignal }) => {
-      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+      const stream = new ReadableStream<LanguageModelV4StreamPart>({
         start(controller) {
           abortSignal?.addEventListener('abort', () => controller.error(abortSignal.reason), {
             once: true,
@@ -93,7 +93,7 @@ function request(overrides: Partial<ModelRequest> = {}): ModelRequest {
 }
 
 async function collect(
-  model: MockLanguageModelV3,
+  model: MockLanguageModelV4,
   req: ModelRequest = request(),
   settings = SETTINGS,
 ): Promise<ModelChunk[]> {
@@ -203,7 +203,7 @@ describe('AiSdkModel', () => {
     });
 
     it('reports zero tokens when the provider gives no usage', async () => {
-      const noUsage: LanguageModelV3StreamPart = {
+      const noUsage: LanguageModelV4StreamPart = {
         type: 'finish',
         usage: {
           inputTokens: {
@@ -249,7 +249,7 @@ describe('AiSdkModel', () => {
     });
 
     it('turns a provider failure on the call into a readable ModelError', async () => {
-      const model = new MockLanguageModelV3({
+      const model = new MockLanguageModelV4({
         doStream: () => Promise.reject(apiError(401, 'Incorrect API key provided')),
       });
 

@@ -38,7 +38,7 @@ export class AiSdkModel implements ChatModel {
     const deadline = AbortSignal.timeout(this.settings.timeoutMs);
     const result = streamText({
       model: this.model,
-      system: request.system,
+      instructions: request.system,
       messages: toModelMessages(request.messages),
       tools: toToolSet(request.tools),
       abortSignal: AbortSignal.any([request.signal, deadline]),
@@ -48,7 +48,7 @@ export class AiSdkModel implements ChatModel {
       onError: () => undefined, // errors arrive as stream parts below
     });
     try {
-      for await (const part of result.fullStream) {
+      for await (const part of result.stream) {
         switch (part.type) {
           case 'text-delta':
             yield { type: 'text', text: part.text };
