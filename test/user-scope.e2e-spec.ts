@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { UserContextStrategy } from '../src/context/user-context.strategy';
 import { MessageHandlerService } from '../src/messaging/message-handler.service';
+import { AgentGateway } from '../src/ws/agent.gateway';
 import { userContextsBuilt } from '../src/metrics/metrics';
 import { RestClient } from './support/rest-client';
 import { startTestApp, TestApp } from './support/test-app';
@@ -16,6 +17,8 @@ describe('request-scoped shared services, one subtree per user', () => {
   // Calls through; records which MessageHandlerService instance served each thread's creation
   // (the title names the requester).
   const spy = jest.spyOn(MessageHandlerService.prototype, 'handleCreateThread');
+  // And which gateway instance took each socket (the gateway is request-scoped too).
+  const connected = jest.spyOn(AgentGateway.prototype, 'handleConnection');
   const servedBy = (title: string) => {
     const call = spy.mock.calls.findIndex(([dto]) => dto.title === title);
     return call < 0 ? undefined : (spy.mock.contexts[call] as MessageHandlerService);
@@ -24,6 +27,7 @@ describe('request-scoped shared services, one subtree per user', () => {
   beforeAll(async () => (t = await startTestApp({ env: { USER_CONTEXTS_MAX: String(HELD) } })));
   afterAll(async () => {
     spy.mockRestore();
+    connected.mockRestore();
     await t.close();
   });
 
@@ -42,6 +46,7 @@ describe('request-scoped shared services, one subtree per user', () => {
         const token = await t.token(user);
         const rest = new RestClient(t.http, token);
         const ws = await WsClient.connect(t.ws, { token });
+        const second = await WsClient.connect(t.ws, { token });
         try {
           await Promise.all([
             createOverRest(user, `${user}/rest/0`),
@@ -59,7 +64,9 @@ describe('request-scoped shared services, one subtree per user', () => {
             if (titles.length !== 4 || titles.some((title) => !title.startsWith(`${user}/`)))
               mismatches.push(`${user}: ${titles.join(', ')}`);
           }
+          expect((await second.request('list_threads', {})).payload.items).toHaveLength(4);
         } finally {
+          await second.close();
           await ws.close();
         }
       }),
@@ -81,6 +88,17 @@ describe('request-scoped shared services, one subtree per user', () => {
     expect(usersOf.size).toBe(USERS);
     expect([...usersOf.values()].every((owners) => owners.size === 1)).toBe(true);
     expect(held()).toBe(USERS);
+
+    // The gateway: one instance per user, for both of the user's sockets.
+    const gatewayUsers = new Map<AgentGateway, Set<string>>();
+    for (const [call, [socket]] of connected.mock.calls.entries()) {
+      const gateway = connected.mock.contexts[call] as AgentGateway;
+      const user = (socket as never as { verifiedUser?: { id: string } }).verifiedUser;
+      gatewayUsers.set(gateway, (gatewayUsers.get(gateway) ?? new Set()).add(String(user?.id)));
+    }
+    expect(connected).toHaveBeenCalledTimes(USERS * 2);
+    expect(gatewayUsers.size).toBe(USERS);
+    expect([...gatewayUsers.values()].every((owners) => owners.size === 1)).toBe(true);
   });
 
   it("lets the least recently used users go past USER_CONTEXTS_MAX, and rebuilds one's subtree on its next request", async () => {

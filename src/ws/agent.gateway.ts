@@ -1,19 +1,12 @@
-import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ContextIdFactory, ModuleRef } from '@nestjs/core';
-import {
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  OnGatewayInit,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayDisconnect, WebSocketGateway } from '@nestjs/websockets';
 import { randomUUID } from 'node:crypto';
 import { RawData, WebSocket } from 'ws';
 import { DomainError, FieldError } from '../common/domain.error';
 import { toErrorPayload } from '../common/error-response';
 import { nestingError, validatePayload } from '../common/validation';
 import { EnvironmentVariables } from '../config/env.validation';
-import { VerifiedRequest } from '../context/user-context.strategy';
 import { rateLimited } from '../limits/rate-limit.guard';
 import { RateLimitStorage } from '../limits/rate-limit.storage';
 import { withLogContext } from '../logging/log-context';
@@ -22,6 +15,7 @@ import { WsConnections } from './ws-connections';
 import { HANDSHAKE_USER, HandshakeRequest } from './ws-handshake';
 import { WS_OPERATIONS } from './ws-operations';
 import { GOING_AWAY_CLOSE, POLICY_CLOSE, UNAUTHORIZED_CLOSE, WsSession } from './ws-session';
+import { WsSessions } from './ws-sessions';
 import { SpanKind } from '@opentelemetry/api';
 import { inSpan, RUN_ID, USER_ID } from '../tracing/tracer';
 
@@ -39,57 +33,31 @@ interface ClientFrame {
   request_id?: string | number;
 }
 
-// The WebSocket channel. Every frame is served by the socket's user's instance of the shared
-// services, which Nest resolves through UserContextStrategy as it does for the user's HTTP
-// requests, and makes the same service call an HTTP request makes. The handshake
+// The WebSocket channel. Request-scoped like the services it injects: Nest 12 resolves a gateway
+// per connection through the context id strategy, which picks by the socket's verified user (the
+// adapter puts it on the socket), so the gateway and its MessageHandlerService are that user's
+// durable instances, the ones the user's HTTP requests get too; every frame makes the same service
+// call an HTTP request makes. What concerns all sockets (heartbeats, shutdown) is WsSessions'. The
+// handshake
 // (origin, credentials, socket cap) was checked before the upgrade (WsHandshake); the frame size is
 // GatewayWsAdapter's.
 @WebSocketGateway({ path: WS_PATH })
 export class AgentGateway
-  implements
-    OnGatewayInit,
-    OnGatewayConnection<WebSocket>,
-    OnGatewayDisconnect<WebSocket>,
-    BeforeApplicationShutdown
+  implements OnGatewayConnection<WebSocket>, OnGatewayDisconnect<WebSocket>
 {
   private readonly logger = new Logger('WebSocket');
-  private readonly sessions = new Map<WebSocket, WsSession>();
-  private heartbeat?: NodeJS.Timeout;
-  private closing = false;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly handler: MessageHandlerService,
+    private readonly sessions: WsSessions,
     private readonly connections: WsConnections,
     private readonly limits: RateLimitStorage,
     private readonly config: ConfigService<EnvironmentVariables, true>,
   ) {}
 
-  // Protocol-level pings find peers that vanished without a close (a closed laptop, a dropped NAT
-  // entry), so their subscriptions do not linger.
-  afterInit(): void {
-    this.heartbeat = setInterval(
-      () => {
-        for (const session of this.sessions.values()) {
-          if (!session.ping()) session.socket.terminate();
-        }
-      },
-      this.config.get('WS_HEARTBEAT_MS', { infer: true }),
-    );
-  }
-
-  // Clients are told to reconnect (here after a restart, or to another instance) rather than left
-  // with an abnormal close. After the runs in hand were finished or handed back, so sockets keep
-  // their events while the instance drains.
-  beforeApplicationShutdown(): void {
-    this.closing = true;
-    clearInterval(this.heartbeat);
-    for (const socket of this.sessions.keys())
-      socket.close(GOING_AWAY_CLOSE, 'server shutting down');
-  }
-
   handleConnection(socket: WebSocket, request: HandshakeRequest): void {
     // Accepted while the app closes: told to go elsewhere at once.
-    if (this.closing) return socket.close(GOING_AWAY_CLOSE, 'server shutting down');
+    if (this.sessions.closing) return socket.close(GOING_AWAY_CLOSE, 'server shutting down');
     const user = request[HANDSHAKE_USER];
     if (!user) return socket.close(UNAUTHORIZED_CLOSE, 'unauthorized');
     // The handshake checked the cap, but handshakes of one user verified at the same time all saw
@@ -101,7 +69,7 @@ export class AgentGateway
       user,
       this.config.get('WS_MAX_BUFFERED_BYTES', { infer: true }),
     );
-    this.sessions.set(socket, session);
+    this.sessions.add(session);
     this.connections.opened(user.id);
     this.logger.debug(`socket opened for user ${user.id}`);
     socket.once('close', (code: number) =>
@@ -131,10 +99,9 @@ export class AgentGateway
   }
 
   handleDisconnect(socket: WebSocket): void {
-    const session = this.sessions.get(socket);
+    const session = this.sessions.remove(socket);
     if (!session) return;
     session.close();
-    this.sessions.delete(socket);
     this.connections.closed(session.user.id);
   }
 
@@ -182,15 +149,6 @@ export class AgentGateway
     );
   }
 
-  // The socket's user's MessageHandlerService: the durable request-scoped instance the user's HTTP
-  // requests get too (built on the user's first request or frame, or again after eviction).
-  private async servicesOf(session: WsSession): Promise<MessageHandlerService> {
-    const verified: VerifiedRequest = { verifiedUser: session.user };
-    const contextId = ContextIdFactory.getByRequest(verified);
-    this.moduleRef.registerRequestByContextId(contextId.payload, contextId);
-    return this.moduleRef.resolve(MessageHandlerService, contextId, { strict: false });
-  }
-
   // The user's budget of `name` (the same counters as the REST rate limits), or the refusal.
   private async overBudget(
     session: WsSession,
@@ -230,8 +188,7 @@ export class AgentGateway
         ? await validatePayload(operation.dto, frame.payload)
         : noPayload(frame.payload);
       const started = Date.now();
-      const handler = await this.servicesOf(session);
-      const reply = await operation.run(payload, { session, handler });
+      const reply = await operation.run(payload, { session, handler: this.handler });
       // What was asked and how it went; never a payload (an ack may carry a stream ticket).
       this.logger.verbose(
         `${type} from user ${session.user.id} (${correlationId}): ${reply.type} in ${Date.now() - started} ms`,

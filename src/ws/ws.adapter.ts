@@ -2,10 +2,11 @@ import { INestApplicationContext, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { IncomingMessage } from 'node:http';
-import type { WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { EnvironmentVariables } from '../config/env.validation';
 import { redactUrl } from '../logging/redact';
-import { WsHandshake } from './ws-handshake';
+import { VerifiedRequest } from '../context/user-context.strategy';
+import { HANDSHAKE_USER, HandshakeRequest, WsHandshake } from './ws-handshake';
 
 const logger = new Logger('WebSocket');
 
@@ -49,6 +50,18 @@ export class GatewayWsAdapter extends WsAdapter {
         );
       },
     }) as WebSocketServer;
+  }
+
+  // The socket carries its verified user before Nest resolves the gateway for it: the request-
+  // scoped gateway is picked by UserContextStrategy, which reads `verifiedUser` off the socket.
+  override bindClientConnect(
+    server: WebSocketServer,
+    callback: (socket: WebSocket, request: HandshakeRequest) => void,
+  ): void {
+    server.on('connection', (socket: WebSocket & VerifiedRequest, request: HandshakeRequest) => {
+      socket.verifiedUser = request[HANDSHAKE_USER];
+      callback(socket, request);
+    });
   }
 
   // The platform binds @SubscribeMessage handlers here: per socket, an RxJS pipeline (fromEvent,

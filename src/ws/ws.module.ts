@@ -5,10 +5,11 @@ import { MessagingModule } from '../messaging/messaging.module';
 import { AgentGateway } from './agent.gateway';
 import { WsConnections } from './ws-connections';
 import { WsHandshake } from './ws-handshake';
+import { WsSessions } from './ws-sessions';
 
 // The WebSocket channel: a gateway over the same shared services as the REST channel.
 @Module({
   imports: [MessagingModule, AuthModule, LimitsModule],
-  providers: [AgentGateway, WsConnections, WsHandshake],
+  providers: [AgentGateway, WsConnections, WsHandshake, WsSessions],
 })
 export class WsModule {}
